@@ -1,0 +1,1 @@
+"""Evidence taken verbatim from papers: display equations, figures and their LaTeX."""
