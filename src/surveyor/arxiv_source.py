@@ -9,7 +9,8 @@ fetched with httpx, because arxiv 4.x no longer downloads and sets no timeouts.
 
 Politeness and failure rules, all in this object:
 - One request per `settings.delay_s` (arXiv's terms: one every 3 s), API calls and
-  downloads alike, retries included; retries also back off exponentially.
+  downloads alike, retries included, shared by every ArxivSource in the process that
+  talks to the same endpoint; retries also back off exponentially.
 - Every request has a connect and a read timeout.
 - Before talking to the API, a TCP probe (bounded by `FAIL_FAST_S`) checks that the
   host can be reached at all, so a machine without network fails in seconds.
@@ -22,10 +23,11 @@ Workarounds for the `arxiv` package (4.x), each marked where it is made:
 - `Client` has no base-URL argument: `query_url_format` is overridden per instance.
 - `Client` passes no timeout to requests: a transport adapter mounted on its session
   supplies one, paces requests, and counts attempts per URL for error messages.
-- `Client` retries only on HTTP errors and connection errors, without backoff, and
-  never on read timeouts: the adapter turns transient failures (read timeouts, cut
-  bodies, a 200 that is not a feed, such as arXiv's plain "Rate exceeded.") into
-  connection errors so they are retried, and adds the backoff.
+- `Client` retries every non-200 status (404 included) and connection errors, with a
+  fixed pause, and never read timeouts: the adapter fails hopeless statuses at once,
+  turns transient failures (read timeouts, cut bodies, a 200 that is not a feed, such
+  as arXiv's plain "Rate exceeded.") into connection errors so they are retried, and
+  adds exponential backoff.
 - arXiv reports a malformed query as HTTP 200 with one entry titled "Error" and no
   <published>; the parser drops that entry, so the query would look merely empty.
   The adapter spots `arxiv.org/api/errors` and raises `InputError` with arXiv's text.
@@ -88,22 +90,38 @@ class _Rejected(requests.exceptions.RequestException):
     """arXiv answered with an Error entry: the request itself is wrong, retrying cannot help."""
 
 
-class _Throttle:
-    """At most one request start per `delay_s`; retry number k waits delay_s * 2**(k-1)."""
+class _Fatal(requests.exceptions.RequestException):
+    """An HTTP status no retry can fix (404, 403, ...): the `arxiv` Client would retry it anyway."""
 
-    def __init__(self, delay_s: float):
-        self.delay_s = delay_s
+
+class _Throttle:
+    """At most one request start per `delay_s`. Retries back off exponentially from there:
+    attempt k starts at least delay_s * 2**(k-2) after the previous one (delay_s, delay_s, 2 delay_s, ...)."""
+
+    def __init__(self) -> None:
         self._last: float | None = None
         self._lock = threading.Lock()
 
-    def wait(self, attempt: int = 1) -> None:
-        gap = self.delay_s * (2 ** (attempt - 1))
+    def wait(self, delay_s: float, attempt: int = 1) -> None:
+        gap = delay_s * (2 ** max(0, attempt - 2))
         with self._lock:
             if self._last is not None:
                 remaining = self._last + gap - time.monotonic()
                 if remaining > 0:
                     time.sleep(remaining)
             self._last = time.monotonic()
+
+
+_THROTTLES: dict[str, _Throttle] = {}
+_THROTTLES_LOCK = threading.Lock()
+
+
+def _shared_throttle(api_url: str) -> _Throttle:
+    """One pace per arXiv endpoint for the whole process: callers (ingest, fetch) create an
+    ArxivSource per batch, and arXiv's limit is per client, not per object."""
+    key = urlsplit(api_url).netloc.lower()
+    with _THROTTLES_LOCK:
+        return _THROTTLES.setdefault(key, _Throttle())
 
 
 class _ApiAdapter(requests.adapters.HTTPAdapter):
@@ -119,22 +137,24 @@ class _ApiAdapter(requests.adapters.HTTPAdapter):
             kwargs["timeout"] = (settings.connect_timeout_s, settings.timeout_s)
         url = request.url or ""
         self._owner._attempts[url] += 1
-        self._owner._throttle.wait(self._owner._attempts[url])
+        self._owner._throttle.wait(settings.delay_s, self._owner._attempts[url])
         try:
             response = super().send(request, **kwargs)
-            body = response.content if response.status_code == 200 else b""
+            if response.status_code in RETRY_STATUSES:
+                return response  # the Client raises its HTTPError and retries; _Throttle adds the backoff
+            body = response.content
         except requests.exceptions.ReadTimeout:
             raise _Retryable(f"no answer within {settings.timeout_s:g} s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _Retryable(f"response cut short ({exc.__class__.__name__})") from None
-        if response.status_code == 200:
-            if b"arxiv.org/api/errors" in body:
-                found = re.search(rb"<summary[^>]*>(.*?)</summary>", body, re.S)
-                reason = found[1].decode("utf-8", "replace").strip() if found else "malformed query"
-                raise _Rejected(reason)
-            if b"<feed" not in body[:4096]:
-                snippet = " ".join(body[:60].decode("utf-8", "replace").split())
-                raise _Retryable(f"HTTP 200 but not an Atom feed: {snippet!r}")
+        if b"arxiv.org/api/errors" in body:  # arXiv's Error entry, whatever the status
+            found = re.search(rb"<summary[^>]*>(.*?)</summary>", body, re.S)
+            raise _Rejected(found[1].decode("utf-8", "replace").strip() if found else "malformed query")
+        if response.status_code != 200:
+            raise _Fatal(f"HTTP {response.status_code}")
+        if b"<feed" not in body[:4096]:
+            snippet = " ".join(body[:60].decode("utf-8", "replace").split())
+            raise _Retryable(f"HTTP 200 but not an Atom feed: {snippet!r}")
         return response
 
 
@@ -145,11 +165,11 @@ class ArxivSource:
         if settings.retries < 1:
             raise InputError(f"arxiv.retries must be at least 1, got {settings.retries}")
         self.settings = settings
-        self._throttle = _Throttle(settings.delay_s)
         self._attempts: Counter[str] = Counter()
         api = urlsplit(settings.api_url)
         if api.scheme not in ("http", "https") or not api.hostname:
             raise InputError(f"arxiv.api_url is not an http(s) URL: {settings.api_url!r}")
+        self._throttle = _shared_throttle(settings.api_url)
         self._api_host = api.hostname
         self._api_port = api.port or (443 if api.scheme == "https" else 80)
         # export.arxiv.org serves the API only; papers and sources live on arxiv.org.
@@ -346,7 +366,7 @@ class ArxivSource:
         try:
             with httpx.Client(timeout=timeout, headers=headers, follow_redirects=True) as client:
                 for attempt in range(1, settings.retries + 1):
-                    self._throttle.wait(attempt)
+                    self._throttle.wait(settings.delay_s, attempt)
                     try:
                         with client.stream("GET", url) as response:
                             status = response.status_code

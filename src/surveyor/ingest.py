@@ -168,6 +168,7 @@ class Ingestor:
         self.progress = progress
         self.say = say or (lambda msg: print(msg, file=sys.stderr))
         self._arxiv_ok: bool | None = None
+        self._seen: set[str] = set()  # content hashes met in this run: one file under two names is one paper
 
     # --- public ---------------------------------------------------------------
     def run(self, paths: Iterable[str | Path]) -> IngestReport:
@@ -219,9 +220,10 @@ class Ingestor:
             report.failed.append({"path": str(path), "error": f"cannot read ({exc.strerror})"})
             return None
         known = catalog.paper_for_sha(sha)
-        if known and catalog.paper(known):
+        if (known and catalog.paper(known)) or sha in self._seen:
             report.unchanged += 1
             return None
+        self._seen.add(sha)
         try:
             parsed = parse_pdf(path)
         except PdfError as exc:
