@@ -18,6 +18,7 @@ wrong decodings back (raw font codes of CMMI/CMSY/CMEX, Apple "menu glyphs" such
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import pymupdf
 
 from surveyor.errors import PdfError
 
-__all__ = ["Equation", "extract_equations", "open_pdf", "repair_math_text", "is_math_font"]
+__all__ = ["Equation", "extract_equations", "open_pdf", "repair_math_text", "is_math_font", "save_crop"]
 
 
 @dataclass
@@ -65,10 +66,12 @@ _MATH_FONT = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def is_math_font(name: str) -> bool:
     return bool(_MATH_FONT.search(name))
 
 
+@functools.lru_cache(maxsize=1024)
 def _font_family(name: str) -> str | None:
     """The TeX font encoding a font uses, when its raw codes can be decoded by table."""
     upper = name.upper()
@@ -180,7 +183,7 @@ _OPERATOR_WORDS = {
 _WORD = re.compile(r"[A-Za-z\ufb00-\ufb06]{2,}")
 _RELATION = re.compile(r"[=≤≥≈∝≜≡←→⇒∈∼<>]|:=")
 _MATH_SYMBOL = re.compile(r"[=≤≥≈∝≜≡←→⇒∈∼∑∏∫√∂∇±×·∗⊙⊕⊗‖αβγδεϵζηθκλμνξπρστφϕχψωΓΔΘΛΞΠΣΦΨΩ^_]")
-_TAG = re.compile(r"\(\s*((?:[A-Z]{1,3}[.\-]?)?\d{1,3}(?:[.\-]\d{1,3}){0,2}[a-z]?)\s*\)\s*$")
+_TAG = re.compile(r"\(\s*((?:[A-Z]{1,3}[.\-]?)?[1-9]\d{0,2}(?:[.\-]\d{1,2}){0,2}[a-h]?)\s*\)\s*$")
 
 
 @dataclass
@@ -196,8 +199,7 @@ class _Piece:
     n_math: int
     size: float
     words: int
-    boxes: list = field(default_factory=list, repr=False)  # (char, bbox) per character
-    fonts: list = field(default_factory=list, repr=False)  # font per character
+    chars: list = field(default_factory=list, repr=False)  # (char, bbox, is_math, size)
 
     @property
     def cy(self) -> float:
@@ -208,19 +210,17 @@ class _Piece:
         return self.n_math / max(1, self.n_chars)
 
 
-def _make_piece(chars: list[tuple[str, tuple, str, float]]) -> _Piece | None:
-    """Build a piece from (char, bbox, font, size) tuples; None if it holds no ink."""
+def _make_piece(chars: list[tuple[str, tuple, bool, float]]) -> _Piece | None:
+    """Build a piece from (char, bbox, is_math, size) tuples; None if it holds no ink."""
     inked = [c for c in chars if not c[0].isspace()]
     if not inked:
         return None
     text = "".join(c[0] for c in chars).strip()
-    n_math = sum(1 for c in inked if is_math_font(c[2]))
+    n_math = sum(1 for c in inked if c[2])
     sizes = sorted(c[3] for c in inked)
     # Words of running text: lower-case, full size (sub/superscripts are labels), text font.
     full_size = 0.8 * sizes[-1]
-    prose_only = "".join(
-        " " if is_math_font(c[2]) or c[3] < full_size else c[0] for c in chars
-    )
+    prose_only = "".join(" " if c[2] or c[3] < full_size else c[0] for c in chars)
     words = sum(
         1 for w in _WORD.findall(prose_only)
         if w not in _OPERATOR_WORDS and any(ch.islower() for ch in w)
@@ -235,8 +235,7 @@ def _make_piece(chars: list[tuple[str, tuple, str, float]]) -> _Piece | None:
         n_math=n_math,
         size=sizes[len(sizes) // 2],
         words=words,
-        boxes=[(c[0], c[1]) for c in chars],
-        fonts=[c[2] for c in chars],
+        chars=chars,
     )
 
 
@@ -248,9 +247,10 @@ def _page_pieces(page: pymupdf.Page) -> list[_Piece]:
                 continue
             chars = []
             for span in line["spans"]:
+                font, size = span["font"], span["size"]
+                math, family = is_math_font(font), _font_family(font)
                 for ch in span["chars"]:
-                    fixed = repair_math_text(ch["c"], span["font"])
-                    chars.append((fixed, tuple(ch["bbox"]), span["font"], span["size"]))
+                    chars.append((_repair_char(ch["c"], family), ch["bbox"], math, size))
             piece = _make_piece(chars)
             if piece is not None and piece.x1 > piece.x0:
                 pieces.append(piece)
@@ -259,14 +259,14 @@ def _page_pieces(page: pymupdf.Page) -> list[_Piece]:
 
 def _split_tag(piece: _Piece) -> tuple[_Piece | None, _Piece | None, str | None]:
     """Split a trailing "(n)" off a piece: (rest, tag, number)."""
-    text = "".join(c for c, _ in piece.boxes)
+    if not piece.text.endswith(")"):
+        return piece, None, None
+    text = "".join(c[0] for c in piece.chars)
     match = _TAG.search(text)
     if not match:
         return piece, None, None
-    start = match.start()
-    chars = [(c, b, f, piece.size) for (c, b), f in zip(piece.boxes, piece.fonts)]
-    rest = _make_piece(chars[:start])
-    tag = _make_piece(chars[start:])
+    rest = _make_piece(piece.chars[: match.start()])
+    tag = _make_piece(piece.chars[match.start() :])
     return rest, tag, match.group(1)
 
 
@@ -277,6 +277,15 @@ def _split_tag(piece: _Piece) -> tuple[_Piece | None, _Piece | None, str | None]
 class _Column:
     x0: float
     x1: float
+    lines: int = 0  # prose lines that define it: the more, the more trusted
+    # Left edges where text lines start on this page: the column edge, list indents.
+    margins: tuple[float, ...] = ()
+
+    def starts_line(self, x0: float) -> bool:
+        return any(abs(x0 - m) < 3.5 for m in (self.x0, *self.margins))
+
+    def overlaps(self, other: "_Column") -> bool:
+        return self.x0 < other.x1 and other.x0 < self.x1
 
 
 def _is_prose_like(p: _Piece, page_width: float) -> bool:
@@ -304,10 +313,31 @@ def _columns_from(lines: list[_Piece], min_lines: int) -> list[_Column]:
             continue
         right = sorted(group)[len(group) // 2]
         members = [p for p in lines if abs(p.x1 - right) <= 4.0]
-        lefts = sorted(p.x0 for p in members)
-        left = lefts[len(lefts) // 10]
-        columns.append(_Column(left, right))
-    return columns
+        # The most common left edge: full-width captions also end at a column's right edge.
+        left_groups = _cluster([p.x0 for p in members], tol=2.0)
+        left = min(max(left_groups, key=len))
+        columns.append(_Column(left, right, len(members)))
+    return _without_overlaps(columns)
+
+
+def _without_overlaps(columns: list[_Column], keep: list[_Column] = ()) -> list[_Column]:
+    """Drop columns overlapping a better supported one, so each line has one column."""
+    kept = list(keep)
+    for col in sorted(columns, key=lambda c: -c.lines):
+        if not any(col.overlaps(k) for k in kept):
+            kept.append(col)
+    return kept
+
+
+def _with_margins(col: _Column, pieces: list[_Piece]) -> _Column:
+    """A copy of the column that knows where this page's justified lines start: besides
+    the column edge, the indents of lists and paragraphs."""
+    justified = [
+        p.x0 for p in pieces
+        if p.words >= 4 and abs(p.x1 - col.x1) < 3.5 and col.x0 - 4 <= p.x0 < col.x1
+    ]
+    margins = tuple(min(g) for g in _cluster(justified, tol=1.5) if len(g) >= 3)
+    return _Column(col.x0, col.x1, col.lines, margins)
 
 
 def _column_for(x1: float, columns: list[_Column]) -> _Column | None:
@@ -324,7 +354,7 @@ def _is_prose(p: _Piece, col: _Column) -> bool:
     """A line of running text rather than part of a display."""
     width = p.x1 - p.x0
     col_width = max(1.0, col.x1 - col.x0)
-    starts_at_margin = abs(p.x0 - col.x0) < 3.5
+    starts_at_margin = col.starts_line(p.x0)
     if starts_at_margin and abs(p.x1 - col.x1) < 3.5 and p.words >= 2:
         return True  # a justified line of a paragraph, however much inline math it holds
     if p.math_ratio >= 0.5:
@@ -336,9 +366,33 @@ def _is_prose(p: _Piece, col: _Column) -> bool:
         return True
     if p.words >= 3 and width > 0.75 * col_width:
         return True
-    if starts_at_margin and p.words >= 1 and p.n_math == 0 and not _RELATION.search(p.text):
-        return True
+    if starts_at_margin and p.words >= 2:
+        return True  # first or last line of a paragraph
+    if starts_at_margin and p.words >= 1 and not _RELATION.search(p.text):
+        return True  # "form", "step t:" ending a paragraph
     return False
+
+
+def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Pieces grouped into visual rows, top to bottom, each row left to right."""
+    rows: list[list[_Piece]] = []
+    for p in sorted(pieces, key=lambda p: p.cy):
+        if rows and min(q.y0 for q in rows[-1]) <= p.cy <= max(q.y1 for q in rows[-1]):
+            rows[-1].append(p)
+        else:
+            rows.append([p])
+    return [sorted(row, key=lambda p: p.x0) for row in rows]
+
+
+def _justified_rows(pieces: list[_Piece], col: _Column) -> list[_Piece]:
+    """Pieces of rows that run from margin to margin with words in them: a line of prose
+    that inline math broke into fragments ("where ℓk = 1/N ∑ log ... along text")."""
+    found = []
+    for row in _rows(pieces):
+        spans_column = col.starts_line(row[0].x0) and abs(max(p.x1 for p in row) - col.x1) < 3.5
+        if len(row) > 1 and spans_column and sum(p.words for p in row) >= 2:
+            found.extend(row)
+    return found
 
 
 @dataclass
@@ -371,6 +425,7 @@ def _displays_in_column(pieces: list[_Piece], tags: list[tuple[_Piece, str]], co
     tag_ids = {id(t) for t, _ in tags}
     members = [p for p in pieces if _in_column(p, col) and id(p) not in tag_ids]
     prose = [p for p in members if _is_prose(p, col)]
+    prose += _justified_rows([p for p in members if not _is_prose(p, col)], col)
     prose_ids = {id(p) for p in prose}
     # Fragments on the same row as a prose line belong to that line (inline math).
     display = [
@@ -419,6 +474,17 @@ def _looks_like_math(d: _Display) -> bool:
     return n_math >= 1 or bool(_MATH_SYMBOL.search(text))
 
 
+def _numbered_display_ok(d: _Display, body_size: float) -> bool:
+    """Checks a numbered display must pass. Equation numbers are set in the body size (a
+    little smaller under \\resizebox), so "(260k)" in a table's small print is not one."""
+    return (
+        d.tag.size >= 0.7 * body_size
+        and _looks_like_math(d)
+        and _tag_row_is_display(d)
+        and not _looks_like_table(d, body_size)
+    )
+
+
 def _tag_row_is_display(d: _Display) -> bool:
     """The number must not end a line of prose or sit beside table cells far to its left."""
     tag = d.tag
@@ -429,9 +495,26 @@ def _tag_row_is_display(d: _Display) -> bool:
     return tag.x0 - nearest.x1 >= 1.5
 
 
+def _looks_like_table(d: _Display, body_size: float) -> bool:
+    """Three or more cells on a row, separated by wide gaps."""
+    for row in _rows(d.pieces):
+        gaps = [b.x0 - a.x1 for a, b in zip(row, row[1:])]
+        if sum(1 for g in gaps if g > 3 * body_size) >= 2:
+            return True
+    return False
+
+
 def _standalone_unnumbered(d: _Display, col: _Column, body_size: float) -> bool:
     """Conservative test for an unnumbered display: centred, mathematical, not a table."""
     x0, y0, x1, y1 = d.bbox
+    sizes = sorted(p.size for p in d.pieces)
+    if sizes[len(sizes) // 2] < 0.8 * body_size:
+        return False  # small print: a figure, table or algorithm, not a display
+    if any(p.text.startswith(("▷", "▹", "//", "#")) or re.match(r"\d{1,2}:", p.text)
+           for p in d.pieces):
+        return False  # algorithm listing
+    if _looks_like_table(d, body_size):
+        return False
     n_chars = sum(p.n_chars for p in d.pieces)
     n_math = sum(p.n_math for p in d.pieces)
     words = sum(p.words for p in d.pieces)
@@ -449,6 +532,17 @@ def _standalone_unnumbered(d: _Display, col: _Column, body_size: float) -> bool:
     )
 
 
+def _set_apart(d: _Display, col: _Column, pieces: list[_Piece], body_size: float) -> bool:
+    """Displays get extra space above and below; lines of an algorithm or a list do not."""
+    x0, y0, x1, y1 = d.bbox
+    own = {id(p) for p in d.pieces}
+    near = [p for p in pieces if id(p) not in own and _in_column(p, col) and p.x0 < x1 and p.x1 > x0]
+    above = [y0 - p.y1 for p in near if p.y1 <= y0 + 1]
+    below = [p.y0 - y1 for p in near if p.y0 >= y1 - 1]
+    min_space = 0.25 * body_size
+    return min(above, default=99) >= min_space and min(below, default=99) >= min_space
+
+
 # --------------------------------------------------------------------------- page
 
 
@@ -462,13 +556,12 @@ def _document_columns(pages_pieces: list[list[_Piece]], width: float) -> list[_C
     return _columns_from(lines, min_lines=8)
 
 
-def _page_displays(pieces: list[_Piece], width: float, doc_columns: list[_Column]):
+def _page_displays(page: pymupdf.Page, pieces: list[_Piece], doc_columns: list[_Column]):
     """(display, column) pairs on one page."""
     body = _body_size(pieces)
+    width = page.rect.width
     page_columns = _columns_from([p for p in pieces if _is_prose_like(p, width)], min_lines=3)
-    columns = page_columns + [
-        c for c in doc_columns if all(abs(c.x1 - pc.x1) > 8 for pc in page_columns)
-    ]
+    columns = [_with_margins(c, pieces) for c in _without_overlaps(doc_columns, keep=page_columns)]
     split: list[_Piece] = []
     tags_by_column: dict[int, list[tuple[_Piece, str]]] = {}
     for piece in pieces:
@@ -480,29 +573,58 @@ def _page_displays(pieces: list[_Piece], width: float, doc_columns: list[_Column
         if rest is not None:
             split.append(rest)
         tags_by_column.setdefault(id(col), []).append((tag, number))
+    graphics = _PageGraphics(page)
     results = []
     for col in columns:
         tags = tags_by_column.get(id(col), [])
         for d in _displays_in_column(split, tags, col, body):
             if d.number is not None:
-                if _looks_like_math(d) and _tag_row_is_display(d):
+                if _numbered_display_ok(d, body):
                     results.append((d, col))
-            elif _standalone_unnumbered(d, col, body):
+            elif (
+                _standalone_unnumbered(d, col, body)
+                and _set_apart(d, col, split, body)
+                and not graphics.under(d)
+            ):
                 results.append((d, col))
     return results, split, columns
+
+
+class _PageGraphics:
+    """Vector paths and images of a page, read once and only when a test needs them."""
+
+    def __init__(self, page: pymupdf.Page) -> None:
+        self.page = page
+        self._rects: list[tuple[pymupdf.Rect, bool]] | None = None
+
+    def rects(self) -> list[tuple[pymupdf.Rect, bool]]:
+        """(rect, is_image) pairs; get_drawings is costly on busy pages, hence lazy."""
+        if self._rects is None:
+            try:
+                images = [(pymupdf.Rect(i["bbox"]), True) for i in self.page.get_image_info()]
+                paths = [(pymupdf.Rect(d["rect"]), False) for d in self.page.get_drawings()]
+            except Exception:
+                images, paths = [], []
+            self._rects = images + paths
+        return self._rects
+
+    def under(self, d: _Display) -> bool:
+        """Text over a plot or picture: vector paths other than rules, or raster images."""
+        x0, y0, x1, y1 = d.bbox
+        for r, is_image in self.rects():
+            # lines have zero-width rects, which Rect.intersects would ignore
+            if not (r.x0 <= x1 and r.x1 >= x0 and r.y0 <= y1 and r.y1 >= y0):
+                continue
+            if is_image or (r.height > 4 and (r.width < 2 or r.width > 4)):
+                return True  # axes, arrows, boxes and curves; fraction bars are flat
+        return False
 
 
 # --------------------------------------------------------------------------- text
 
 
 def _display_text(d: _Display) -> str:
-    rows: list[list[_Piece]] = []
-    for p in sorted(d.pieces, key=lambda p: p.cy):
-        if rows and p.cy <= max(q.y1 for q in rows[-1]) and p.cy >= min(q.y0 for q in rows[-1]):
-            rows[-1].append(p)
-        else:
-            rows.append([p])
-    lines = [" ".join(p.text for p in sorted(row, key=lambda p: p.x0)) for row in rows]
+    lines = [" ".join(p.text for p in row) for row in _rows(d.pieces)]
     return "\n".join(re.sub(r"\s+", " ", line).strip() for line in lines)
 
 
@@ -521,33 +643,54 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 _WHERE_START = re.compile(r"^(where|with|here,?|in which|and where)\b", re.I)
 
 
-def _context(d: _Display, col: _Column, pieces: list[_Piece]) -> dict:
-    """The prose sentence that introduces the display and the "where ..." sentence after it."""
+def _prose_rows(d: _Display, col: _Column, pieces: list[_Piece]) -> tuple[list, list]:
+    """Rows of text in the display's column above and below it, as (row, is_prose)."""
     x0, y0, x1, y1 = d.bbox
-    in_col = sorted((p for p in pieces if _in_column(p, col)), key=lambda p: p.y0)
-    above = [p for p in in_col if p.y1 <= y0 + 1]
-    below = [p for p in in_col if p.y0 >= y1 - 1 and p is not d.tag]
+    own = {id(p) for p in d.pieces}
+    in_col = [p for p in pieces if _in_column(p, col) and id(p) not in own]
+    above = _rows([p for p in in_col if p.cy < y0])
+    below = _rows([p for p in in_col if p.cy > y1])
+    tagged = lambda rows: [(r, any(_is_prose(p, col) for p in r)) for r in rows]  # noqa: E731
+    return tagged(above), tagged(below)
+
+
+def _row_text(row: list[_Piece]) -> str:
+    return " ".join(p.text for p in row)
+
+
+def _context(d: _Display, col: _Column, pieces: list[_Piece], body_size: float) -> dict:
+    """The prose sentence that introduces the display and the "where ..." sentence after it."""
+    above, below = _prose_rows(d, col, pieces)
+    max_gap = 2.0 * body_size  # a wider gap is a paragraph or section break
     intro_lines: list[str] = []
-    for p in reversed(above):
-        if not _is_prose(p, col) or (intro_lines and p.y1 < y0 - 60 - 14 * len(intro_lines)):
+    top = d.bbox[1]
+    for row, is_prose in reversed(above):
+        bottom = max(p.y1 for p in row)
+        if not is_prose or top - bottom > max_gap or len(intro_lines) >= 6:
             break
-        intro_lines.insert(0, p.text)
-        if len(intro_lines) >= 6 or re.search(r"[.!?]$", p.text) and len(intro_lines) > 1:
+        text = _row_text(row)
+        if intro_lines and re.search(r"[.!?]$", text):
+            break  # the previous sentence ended on this row
+        intro_lines.insert(0, text)
+        top = min(p.y0 for p in row)
+        if _SENTENCE_END.search(text):
             break
     intro = _join_lines(intro_lines)
     intro = _SENTENCE_END.split(intro)[-1] if intro else ""
+
     where_lines: list[str] = []
-    for p in below[:8]:
-        if not _is_prose(p, col):
+    bottom = d.bbox[3]
+    for row, is_prose in below:
+        top = min(p.y0 for p in row)
+        if not is_prose or top - bottom > max_gap or len(where_lines) >= 6:
             break
-        where_lines.append(p.text)
-        if re.search(r"\.$", p.text):
+        text = _row_text(row)
+        where_lines.append(text)
+        bottom = max(p.y1 for p in row)
+        if re.search(r"[.!?]$", text) or _SENTENCE_END.search(text):
             break
     where = _join_lines(where_lines)
-    if where and _WHERE_START.match(where):
-        where = _SENTENCE_END.split(where)[0]
-    else:
-        where = ""
+    where = _SENTENCE_END.split(where)[0] if _WHERE_START.match(where) else ""
     return {"intro": intro, "where": where}
 
 
@@ -560,10 +703,17 @@ def _image_name(prefix: str, page: int, number: str | None, index: int) -> str:
     return f"{prefix}-p{page}-{label}.png"
 
 
-def _save_crop(page: pymupdf.Page, bbox, path: Path) -> None:
-    rect = pymupdf.Rect(bbox) + (-3, -3, 3, 3)
-    rect &= page.rect
-    page.get_pixmap(clip=rect, dpi=150).save(path)
+def _crop_rect(d: _Display) -> pymupdf.Rect:
+    rect = pymupdf.Rect(d.bbox) + (-3, -3, 3, 3)
+    if d.tag is not None and d.bbox[2] <= d.tag.x0:
+        rect.x1 = min(rect.x1, d.tag.x0 - 1)  # show the body, not the number
+    return rect
+
+
+def save_crop(page: pymupdf.Page, rect: pymupdf.Rect, path: Path) -> None:
+    """PNG of a region given in text coordinates, as the page displays it (no annotations)."""
+    shown = (pymupdf.Rect(rect) * page.rotation_matrix) & page.rect  # rotated pages
+    page.get_pixmap(clip=shown, dpi=150, annots=False).save(path)
 
 
 def extract_equations(
@@ -584,40 +734,59 @@ def extract_equations(
 
 
 def _extract(doc, assets_dir, latex_source, image_prefix) -> list[Equation]:
-    width = doc[0].rect.width
     pages_pieces = []
     for page in doc:
         try:
             pages_pieces.append(_page_pieces(page))
         except Exception:  # a damaged page loses its equations, not the whole paper
             pages_pieces.append([])
-    doc_columns = _document_columns(pages_pieces, width)
+    if not any(p.n_math for pieces in pages_pieces for p in pieces):
+        return []  # no math fonts anywhere: a scan, or a document without formulas
+    doc_columns = _document_columns(pages_pieces, doc[0].rect.width)
     latex = _latex_map(latex_source)
     if assets_dir is not None:
         Path(assets_dir).mkdir(parents=True, exist_ok=True)
     equations: list[Equation] = []
-    unnumbered = 0
     for page_index, pieces in enumerate(pages_pieces):
         if not pieces:
             continue
-        displays, split, _ = _page_displays(pieces, doc[page_index].rect.width, doc_columns)
-        displays.sort(key=lambda dc: (dc[1].x0, dc[0].bbox[1]))
-        for d, col in displays:
-            if d.number is None:
-                unnumbered += 1
-            eq = Equation(
-                number=d.number,
-                page=page_index + 1,
-                bbox=tuple(round(v, 2) for v in d.bbox),
-                text=_display_text(d),
-                latex=latex.get(d.number) if d.number else None,
-                context=_context(d, col, split),
-            )
+        page = doc[page_index]
+        try:
+            found = _page_equations(page, pieces, doc_columns)
+        except Exception:  # odd page content must not cost the other pages
+            continue
+        for eq, crop in found:
+            if eq.number is not None:
+                eq.latex = latex.get(eq.number)
             if assets_dir is not None:
-                eq.image = _image_name(image_prefix, eq.page, d.number, unnumbered)
-                _save_crop(doc[page_index], d.bbox, Path(assets_dir) / eq.image)
+                unnumbered = sum(1 for e in equations if e.number is None) + 1
+                eq.image = _image_name(image_prefix, eq.page, eq.number, unnumbered)
+                save_crop(page, crop, Path(assets_dir) / eq.image)
             equations.append(eq)
     return equations
+
+
+def _page_equations(page: pymupdf.Page, pieces: list[_Piece], doc_columns: list[_Column]):
+    """(Equation, crop rect) pairs of one page, column by column, top to bottom."""
+    displays, split, _ = _page_displays(page, pieces, doc_columns)
+    body_size = _body_size(pieces)
+    displays.sort(key=lambda dc: (dc[1].x0, dc[0].bbox[1]))
+    seen_numbers: set[str] = set()
+    found = []
+    for d, col in displays:
+        if d.number is not None:
+            if d.number in seen_numbers:
+                continue  # "(3)" twice on a page: the first is the display
+            seen_numbers.add(d.number)
+        eq = Equation(
+            number=d.number,
+            page=page.number + 1,
+            bbox=tuple(round(v, 2) for v in d.bbox),
+            text=_display_text(d),
+            context=_context(d, col, split, body_size),
+        )
+        found.append((eq, _crop_rect(d)))
+    return found
 
 
 def _latex_map(latex_source: Path | None) -> dict[str, str]:
