@@ -80,7 +80,10 @@ def register(app: typer.Typer, state) -> None:
         from .evidence.equations import extract_equations
 
         paper_id, pdf, folder = _paper_pdf(state, arxiv_id)
-        rows = [eq.to_dict() for eq in extract_equations(pdf, assets_dir=folder, image_prefix="eq")]
+        from .ingest import find_latex_source
+
+        latex = find_latex_source(state.settings(), paper_id)
+        rows = [eq.to_dict() for eq in extract_equations(pdf, assets_dir=folder, latex_source=latex, image_prefix="eq")]
         rows = _with_absolute_images(rows, folder)
         if as_json:
             emit_json(rows)

@@ -31,7 +31,7 @@ def _search(source: ArxivSource, settings: Settings, topic: str | None, query: s
 
 def fetch_papers(settings: Settings, topic: str | None = None, query: str | None = None, ids: list[str] | None = None,
                  since: date | None = None, until: date | None = None, max_results: int = 20,
-                 with_source: bool = False) -> dict:
+                 with_source: bool = True) -> dict:
     if max_results < 1:
         raise InputError("--max must be at least 1")
     if since and until and since > until:

@@ -302,6 +302,7 @@ class Ingestor:
                      for i, ch in enumerate(chunks)]
         store.add(ids, vectors, [ch.text for ch in chunks], metadatas)                    # step 1
         stored = self._store_pdf(c.path, c.paper_id, version_tag)                         # step 2
+        self._store_latex_source(c.path, c.paper_id)
         old_ids = [r.chunk_id for r in catalog.chunks(c.paper_id)] if existing else []
         record = PaperRecord(
             paper_id=c.paper_id, arxiv_id=c.meta.arxiv_id, version=c.meta.version, sha256=c.sha256,
@@ -322,6 +323,24 @@ class Ingestor:
         else:
             report.added += 1
 
+    def _store_latex_source(self, pdf: Path, paper_id: str) -> None:
+        """An arXiv LaTeX source beside the PDF (<stem>.tar.gz, <stem>.tar or folder <stem>/) is kept for equations."""
+        source = next((p for p in (pdf.with_suffix(".tar.gz"), pdf.with_suffix(".tar"), pdf.with_suffix(""))
+                       if p.exists() and (p.is_file() or any(p.rglob("*.tex")))), None)
+        if source is None:
+            return
+        suffix = ".tar.gz" if source.name.endswith(".tar.gz") else ".tar"
+        target = latex_source_path(self.settings, paper_id, folder=source.is_dir(), suffix=suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        if source.is_dir():
+            shutil.copytree(source, partial)
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            shutil.copyfile(source, partial)
+        os.replace(partial, target)
+
     def _store_pdf(self, source: Path, paper_id: str, version_tag: str) -> Path:
         folder = self.settings.corpus_dir / "papers"
         folder.mkdir(parents=True, exist_ok=True)
@@ -332,6 +351,21 @@ class Ingestor:
         shutil.copyfile(source, partial)
         os.replace(partial, target)
         return target
+
+
+def latex_source_path(settings: Settings, paper_id: str, folder: bool = False, suffix: str = ".tar.gz") -> Path:
+    base = settings.corpus_dir / "sources" / safe_key(paper_id)
+    return base if folder else base.with_name(base.name + suffix)
+
+
+def find_latex_source(settings: Settings, paper_id: str) -> Path | None:
+    """The kept arXiv LaTeX source of a paper, if any was fetched or ingested beside its PDF."""
+    folder = settings.corpus_dir / "sources"
+    key = safe_key(paper_id)
+    for candidate in (folder / key, folder / f"{key}.tar.gz", folder / f"{key}.tar"):
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def chunk_metadata(paper_id: str, meta: PaperMeta, page: int, section: str, kind: str, ordinal: int) -> dict:

@@ -34,12 +34,13 @@ from pathlib import Path
 from ..catalog import Catalog, PaperRecord
 from ..errors import InputError
 from ..identity import safe_key, split_version
+from ..ingest import find_latex_source
 from ..pdfparse import Block, ParsedPdf, parse_pdf
 from ..settings import Settings
 from ..textnorm import match_key, split_sentences
 
 # Bump whenever what a card contains changes: old cached cards are then rebuilt.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 MAX_QUOTES = 5       # per field, best first
 MAX_EQUATIONS = 3
@@ -218,7 +219,7 @@ def build_card(settings: Settings, record: PaperRecord, catalog: Catalog) -> Evi
             setattr(card, name, _best(sentences, lambda s, f=scorer: f(s, name_counts), picked))
     card.dataset_names = _names_in_quotes(card, name_counts)
     assets = assets_dir(settings, record.paper_id)
-    card.equations = _key_equations(pdf_path, assets, blocks)
+    card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, record.paper_id))
     card.figures = _figures(pdf_path, assets)
     if card.is_empty():
         card.note = "no sentence matched any field's cues"
@@ -783,11 +784,12 @@ def rank_equation(eq, section: str, roles: frozenset) -> tuple[float, list[str]]
     return score, why
 
 
-def _key_equations(pdf_path: Path, assets: Path, blocks: list[tuple[Block, frozenset]]) -> list[dict]:
+def _key_equations(pdf_path: Path, assets: Path, blocks: list[tuple[Block, frozenset]],
+                   latex_source: Path | None = None) -> list[dict]:
     """The top equations by rank, in the paper's order, each with "why" and its crop's file name."""
     from .equations import extract_equations
 
-    equations = extract_equations(pdf_path, assets_dir=assets, image_prefix="eq")
+    equations = extract_equations(pdf_path, assets_dir=assets, latex_source=latex_source, image_prefix="eq")
     ranked = []
     for index, eq in enumerate(equations):
         score, why = rank_equation(eq, *_section_above(blocks, eq.page, eq.bbox))
