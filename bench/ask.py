@@ -1,0 +1,107 @@
+"""Benchmark `surveyor ask` on the dev questions, with the embedded model and with --llm none.
+
+Usage: python bench/ask.py --home HOME [--qa FILE] [--llm embedded,none] [--limit N] [--verbose]
+
+HOME must be an ingested home holding the full corpus (see bench/retrieval.py or
+`surveyor --home HOME ingest --offline ../shared/corpus/pdf`).
+
+Per backend, over dev_qa.jsonl:
+  gold paper      answerable questions whose gold paper is among the cited or source papers (target >= 90%)
+  answer keys     answerable questions whose answer contains every answer_key, case-insensitive (>= 80%)
+  abstain         unanswerable questions answered with an abstention (>= 2 of 3)
+  verbatim        citations whose quote is on its page and whose page was retrieved (100%)
+  seconds         median wall time per question, warm (embedded target <= 30 s, none <= 2 s)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from surveyor.ask import answer  # noqa: E402
+from surveyor.retrieve import Retriever  # noqa: E402
+from surveyor.settings import load_settings  # noqa: E402
+from surveyor.verify import quote_in_page  # noqa: E402
+
+DEFAULT_QA = REPO.parent / "shared" / "eval" / "dev_qa.jsonl"
+TARGETS = {"gold": 0.9, "keys": 0.8, "abstain": 2 / 3, "verbatim": 1.0}
+MEDIAN_TARGET_S = {"none": 2.0, "embedded": 30.0}
+
+
+def run(settings, retriever: Retriever, questions: list[dict], spec: str, verbose: bool) -> dict:
+    gold = keys = abstained = verbatim = citations = 0
+    answerable = [q for q in questions if q.get("arxiv_id")]
+    seconds = []
+    for q in questions:
+        started = time.perf_counter()
+        result = answer(settings, q["question"], llm_spec=spec, retriever=retriever)
+        seconds.append(time.perf_counter() - started)
+        retrieved = {(s.arxiv_id, s.page) for s in result.sources}
+        for c in result.citations:
+            citations += 1
+            paper_id = next((s.passage.paper_id for s in result.sentences
+                             if s.passage is not None and s.passage.arxiv_id == c.arxiv_id), c.arxiv_id)
+            verbatim += (c.arxiv_id, c.page) in retrieved and quote_in_page(
+                c.quote, retriever.catalog.page_text(paper_id, c.page))
+        if q.get("arxiv_id"):
+            papers = {c.arxiv_id for c in result.citations} | {s.arxiv_id for s in result.sources}
+            hit_gold = q["arxiv_id"] in papers and not result.abstained
+            hit_keys = all(k.lower() in result.answer.lower() for k in q["answer_keys"]) and not result.abstained
+            gold += hit_gold
+            keys += hit_keys
+            mark = f"{'G' if hit_gold else '-'}{'K' if hit_keys else '-'}"
+        else:
+            abstained += result.abstained
+            mark = "A " if result.abstained else "!A"
+        print(f"  {q['id']} {mark} {seconds[-1]:5.1f}s  {result.answer[:150]}", flush=True)
+        if verbose:
+            for s in result.sentences:
+                print(f"      {s.action:<10} {s.original[:100]!r} {s.reasons[:2]}")
+    n_unans = len(questions) - len(answerable)
+    return {"gold": gold / len(answerable), "keys": keys / len(answerable),
+            "abstain": abstained / n_unans if n_unans else 1.0, "abstain_n": f"{abstained}/{n_unans}",
+            "verbatim": verbatim / citations if citations else 1.0, "citations": citations,
+            "median_s": statistics.median(seconds), "max_s": max(seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", required=True, help="an ingested home with the full corpus")
+    parser.add_argument("--qa", default=str(DEFAULT_QA))
+    parser.add_argument("--llm", default="embedded,none", help="comma-separated backends to run")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
+    parser.add_argument("--verbose", action="store_true", help="show what happened to each sentence")
+    args = parser.parse_args()
+
+    settings = load_settings(args.home)
+    questions = [json.loads(line) for line in Path(args.qa).read_text().splitlines() if line.strip()]
+    if args.limit:
+        questions = questions[: args.limit]
+    summary = {}
+    with Retriever(settings) as retriever:
+        retriever.search("warm up", k=1)  # load the embedder and the BM25 index outside the timings
+        for spec in [s.strip() for s in args.llm.split(",") if s.strip()]:
+            if spec != "none":  # load the model outside the timings, as a long-lived process would
+                from surveyor.llm import make_llm
+
+                make_llm(spec, settings.llm)
+            print(f"\n--llm {spec}")
+            summary[spec] = run(settings, retriever, questions, spec, args.verbose)
+    print(f"\n{'backend':<10} {'gold paper':>10} {'keys':>6} {'abstain':>8} {'verbatim':>9} {'median s':>9} {'max s':>6}")
+    for spec, r in summary.items():
+        print(f"{spec:<10} {r['gold']:>10.0%} {r['keys']:>6.0%} {r['abstain_n']:>8} "
+              f"{r['verbatim']:>8.0%}  {r['median_s']:>8.1f} {r['max_s']:>6.1f}   ({r['citations']} citations)")
+    met = all(r["gold"] >= TARGETS["gold"] and r["keys"] >= TARGETS["keys"] and r["abstain"] >= TARGETS["abstain"]
+              and r["verbatim"] >= TARGETS["verbatim"] and r["median_s"] <= MEDIAN_TARGET_S.get(spec, 30.0)
+              for spec, r in summary.items())
+    print(f"targets: {'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

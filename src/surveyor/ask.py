@@ -1,0 +1,459 @@
+"""Answer one question from the corpus, every sentence cited to a page that supports it.
+
+    answer(settings, question)
+      1. retrieve      hybrid search (retrieve.py), top k passages
+      2. abstain?      the passages are far from the question (best cosine), or the question names
+                       something the corpus never mentions (SmolVLM, pan-and-scan)
+                       → "The corpus does not answer this." + the closest papers
+      3. write         --llm none: the best supporting verbatim quotes (extractive, fast)
+                       otherwise:  the LLM sees the top passages as numbered, quoted data with their
+                                   [arxiv_id p.N] tags and one worked example (prompts/answer.txt)
+      4. ground        code splits the reply into sentences; each one keeps its citation only if
+                       verify.check_support accepts the cited passage, else moves to the retrieved
+                       passage that supports it, else is replaced by the closest verbatim quote of
+                       the retrieved passages, else is dropped; nothing left → the extractive answer
+      5. cite          every citation's quote is checked verbatim on its page (verify.quote_in_page)
+
+The model never decides the output format: the answer text, tags, citations and
+sources are assembled here from retrieved passages, so text inside a paper
+("ignore previous instructions ...") can change at most the words of a sentence
+that must still pass verification, and instruction-like sentences are neither
+shown to the model nor ever quoted.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bm25_index import s_stem
+from .catalog import Catalog
+from .corpus import require_papers
+from .embedder import get_embedder
+from .errors import InputError, LLMError
+from .retrieve import Passage, Retriever
+from .settings import Settings
+from .textnorm import collapse, content_words, split_sentences
+from .verify import (
+    Verdict, acronym, check_support, embed_cached, is_instruction_like, name_words, numbers_of,
+    quotable_sentences, quote_in_page, strip_control, strip_tags,
+)
+
+ABSTAIN_TEXT = "The corpus does not answer this."
+PROMPT_NAME = "answer"
+
+# --- abstention (calibrated on shared/eval/dev_qa.jsonl with all-MiniLM-L6-v2; see bench/ask.py) ---
+# Below this best dense cosine the passages are about something else (dev: answerable 0.43-0.86).
+ABSTAIN_MIN_COSINE = 0.30
+CLOSEST_PAPERS = 3
+_COMPOUND = re.compile(r"(?<![\w\-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
+
+# --- the writer -----------------------------------------------------------------------------------
+# Passages shown to the model: prompt evaluation dominates latency (~60-100 tokens/s on 2 cores).
+PROMPT_PASSAGES = 4
+# Per passage, at most this many characters (~220 tokens), cut to the sentences nearest the question;
+# most chunks (<= 200 word pieces) fit whole.
+PASSAGE_MAX_CHARS = 900
+# Three short sentences with tags fit; a longer reply is cut and its tail dropped.
+ANSWER_MAX_TOKENS = 120
+MAX_SENTENCES = 3
+STOP = ["\nQuestion:", "\nPassages:", "\nPassage 1"]
+# A claim shorter than this many content words is filler ("See below."), not a sentence to cite.
+MIN_CLAIM_WORDS = 3
+# A sentence that fails verification becomes the closest verbatim quote only if the quote is this
+# close (cosine) to it; otherwise the sentence is dropped.
+REPLACE_MIN_SIMILARITY = 0.5
+# Choosing that quote: a quote with the sentence's numbers (0.2, 7) is the one the sentence was
+# paraphrasing; one from the passage the sentence cited, slightly more likely so.
+NUMBER_BONUS = 0.15
+CITED_BONUS = 0.05
+
+# --- the extractive answer (--llm none, and the fallback) ------------------------------------------
+EXTRACT_FROM = 6               # passages searched for quotes
+EXTRACTIVE_SENTENCES = 3       # quotes in the answer
+EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share of the best
+MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
+QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
+# Words of a question's form, not its subject: they say nothing about which sentence answers it.
+QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much".split())
+
+
+@dataclass
+class Citation:
+    arxiv_id: str
+    page: int
+    quote: str
+
+
+@dataclass
+class Source:
+    arxiv_id: str
+    title: str
+    page: int
+    score: float
+
+
+@dataclass
+class Sentence:
+    """One sentence of the answer and how it got there (kept, reassigned, quoted, dropped)."""
+
+    text: str
+    action: str
+    passage: Passage | None = None
+    quote: str | None = None
+    original: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    sources: list[Source]
+    llm: str
+    sentences: list[Sentence] = field(default_factory=list)   # the audit trail, not part of the JSON
+    timings: dict[str, float] = field(default_factory=dict)
+    raw: str = ""                                             # the model's reply as written
+    abstain_reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answer": self.answer, "abstained": self.abstained,
+                "citations": [asdict(c) for c in self.citations],
+                "sources": [asdict(s) for s in self.sources], "llm": self.llm}
+
+
+# =========================================================================== entry point
+
+
+def answer(settings: Settings, question: str, k: int | None = None, llm_spec: str | None = None,
+           papers: list[str] | None = None, since_year: int | None = None,
+           retriever: Retriever | None = None) -> Answer:
+    """Answer `question` from the corpus of `settings.home` (see the module docstring)."""
+    question = collapse(question or "")
+    if not question:
+        raise InputError("empty question: ask something, e.g. surveyor ask \"What does PPO clip?\"")
+    own = retriever is None
+    retriever = retriever or Retriever(settings)
+    try:
+        require_papers(retriever.catalog, settings)
+        return _answer(settings, retriever, question, k, llm_spec, papers, since_year)
+    finally:
+        if own:
+            retriever.close()
+
+
+def _answer(settings: Settings, retriever: Retriever, question: str, k: int | None, llm_spec: str | None,
+            papers: list[str] | None, since_year: int | None) -> Answer:
+    from .llm import make_llm
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    llm = make_llm(llm_spec, settings.llm)
+    llm_name = llm.name if llm is not None else "none"
+    timings["llm_load_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    passages = retriever.search(question, k=k, papers=papers, years=(since_year, None) if since_year else None)
+    timings["retrieve_s"] = time.perf_counter() - started
+    embedder = get_embedder(settings.embedding)
+    reason = abstention_reason(question, passages, retriever) if passages else "nothing retrieved"
+    if reason:
+        return _abstention(passages, llm_name, timings, reason=reason)
+
+    started = time.perf_counter()
+    raw = ""
+    grounded: list[Sentence] = []
+    if llm is not None:
+        raw = _write(llm, question, passages[:PROMPT_PASSAGES], embedder)
+        grounded = ground(raw, passages, retriever.catalog, embedder)
+    kept = [s for s in grounded if s.action != "dropped"]
+    if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
+        kept = extractive(question, passages, retriever.catalog, embedder)
+        grounded += kept
+    timings["write_s"] = time.perf_counter() - started
+    if not kept:
+        return _abstention(passages, llm_name, timings, raw=raw, reason="no sentence could be supported")
+    return Answer(answer=" ".join(s.text for s in kept), abstained=False,
+                  citations=_citations(kept), sources=_sources(passages), llm=llm_name,
+                  sentences=grounded, timings=timings, raw=raw)
+
+
+# =========================================================================== abstention
+
+
+def subject_terms(question: str) -> list[str]:
+    """What a question is about by name: name-like words (SmolVLM, DeiT, GPT-4) and hyphenated terms (pan-and-scan)."""
+    return list(dict.fromkeys(name_words(question) + _COMPOUND.findall(question)))
+
+
+def abstention_reason(question: str, passages: list[Passage], retriever: Retriever) -> str | None:
+    """Why the corpus cannot answer, or None. Calibrated on the dev questions: every answerable one names
+    only things present in the corpus; each unanswerable one names something absent (SmolVLM, AnyRes,
+    pan-and-scan), although its passages are close in meaning (cosine 0.43-0.49)."""
+    best = max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
+    if best < ABSTAIN_MIN_COSINE:
+        return f"best passage cosine {best:.2f} < {ABSTAIN_MIN_COSINE}"
+    absent = [t for t in subject_terms(question) if not retriever.corpus_has(t)]
+    if absent:
+        return f"not in the corpus: {', '.join(absent)}"
+    return None
+
+
+def _abstention(passages: list[Passage], llm_name: str, timings: dict[str, float], raw: str = "",
+                reason: str = "") -> Answer:
+    closest: list[Source] = []
+    seen: set[str] = set()
+    for p in passages:
+        if p.paper_id not in seen and len(closest) < CLOSEST_PAPERS:
+            seen.add(p.paper_id)
+            closest.append(Source(p.arxiv_id, p.title, p.page, p.score))
+    text = ABSTAIN_TEXT
+    if closest:
+        text += " Closest papers: " + "; ".join(f"{s.title} ({s.arxiv_id})" for s in closest) + "."
+    return Answer(answer=text, abstained=True, citations=[], sources=closest, llm=llm_name, timings=timings, raw=raw,
+                  abstain_reason=reason)
+
+
+# =========================================================================== the writer
+
+
+def _write(llm, question: str, passages: list[Passage], embedder) -> str:
+    from .prompts import load_prompt
+
+    system, user = load_prompt(PROMPT_NAME).render(passages=format_passages(question, passages, embedder),
+                                                   question=_as_data(question))
+    try:
+        return llm.chat(system, user, max_tokens=ANSWER_MAX_TOKENS, stop=STOP)
+    except LLMError as exc:
+        if "--llm none" in str(exc):
+            raise
+        raise LLMError(f"{exc}; use --llm none for an extractive answer") from None
+
+
+def _as_data(text: str) -> str:
+    """Text quoted into the prompt: no double quotes or brackets of its own, so it cannot forge a tag."""
+    return collapse(strip_control(text)).replace('"', "'").replace("[", "(").replace("]", ")")
+
+
+def format_passages(question: str, passages: list[Passage], embedder) -> str:
+    """'Passage N [id p.P]: "text"' lines; instruction-like sentences removed, long text cut near the question."""
+    lines = []
+    for number, p in enumerate(passages, 1):
+        sentences = [s for s in split_sentences(p.text) if not is_instruction_like(s)]
+        text = _window(question, sentences, embedder) if sentences else ""
+        lines.append(f'Passage {number} {p.tag}: "{_as_data(text)}"')
+    return "\n".join(lines)
+
+
+def _window(question: str, sentences: list[str], embedder) -> str:
+    """The run of consecutive sentences, at most PASSAGE_MAX_CHARS, around the sentence nearest the question."""
+    if sum(len(s) + 1 for s in sentences) <= PASSAGE_MAX_CHARS:
+        return " ".join(sentences)
+    vectors = embedder.embed([question] + sentences)
+    best = int(np.argmax(vectors[1:] @ vectors[0]))
+    lo = hi = best
+    size = len(sentences[best])
+    while True:  # grow to the side with the next sentence while it fits
+        grew = False
+        for side in ("after", "before"):
+            nxt = hi + 1 if side == "after" else lo - 1
+            if 0 <= nxt < len(sentences) and size + 1 + len(sentences[nxt]) <= PASSAGE_MAX_CHARS:
+                size += 1 + len(sentences[nxt])
+                lo, hi = min(lo, nxt), max(hi, nxt)
+                grew = True
+        if not grew:
+            break
+    text = " ".join(sentences[lo : hi + 1])
+    return text[:PASSAGE_MAX_CHARS]
+
+
+# =========================================================================== grounding
+
+
+_BRACKET = re.compile(r"\[([^\[\]]{1,80})\]")
+_TAG_AFTER_STOP = re.compile(r"([.!?])\s*((?:\[[^\[\]]{1,80}\]\s*)+)")
+_PASSAGE_NUMBER = re.compile(r"^\s*(?:passage\s*)?(\d{1,2})\s*$", re.IGNORECASE)
+_ID_PAGE = re.compile(r"^\s*(\S+?)[,;\s]+p(?:age|\.|p\.)?\s*(\d+)\s*$", re.IGNORECASE)
+
+
+def cited_passages(sentence: str, passages: list[Passage]) -> list[Passage]:
+    """Retrieved passages a sentence's tags point at ([1707.06347 p.3], [Passage 2], [2]), in tag order."""
+    out: list[Passage] = []
+    for inner in _BRACKET.findall(sentence):
+        for part in re.split(r"[;]|\]\s*\[", inner):
+            number = _PASSAGE_NUMBER.match(part)
+            id_page = _ID_PAGE.match(part)
+            if number and 1 <= int(number.group(1)) <= min(PROMPT_PASSAGES, len(passages)):
+                out.append(passages[int(number.group(1)) - 1])
+            elif id_page:
+                wanted = re.sub(r"v\d+$", "", id_page.group(1).strip("[]()"))
+                page = int(id_page.group(2))
+                out += [p for p in passages if page == p.page and wanted in (p.arxiv_id, p.paper_id)]
+    return list({p.chunk_id: p for p in out}.values())
+
+
+def reply_sentences(raw: str) -> list[str]:
+    """The model's reply as sentences; a tag split off after the full stop joins its sentence."""
+    text = re.sub(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+", " ", strip_control(raw))
+    text = re.sub(r"^\s*answer\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
+    text = _TAG_AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text)  # "x. [t]" → "x [t]."
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        if out and not strip_tags(sentence) and _BRACKET.search(sentence):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
+
+
+def paper_names(p: Passage, catalog: Catalog) -> str:
+    """Where a sentence's names may come from besides the page: the paper's title, its acronym, its abstract."""
+    record = catalog.paper(p.paper_id)
+    abstract = (record.meta.abstract or "") if record else ""
+    return f"{p.title} {acronym(p.title)} {abstract}"
+
+
+def supports(claim: str, p: Passage, catalog: Catalog, embedder) -> Verdict:
+    """check_support of a claim by a retrieved passage: facts from its page, names also from its paper."""
+    return check_support(claim, p.text, embedder, names_from=paper_names(p, catalog),
+                         page_text=catalog.page_text(p.paper_id, p.page) or "")
+
+
+def ground(raw: str, passages: list[Passage], catalog: Catalog, embedder) -> list[Sentence]:
+    """Each sentence of the model's reply, kept with a verified citation, re-cited, replaced by a quote, or dropped."""
+    out: list[Sentence] = []
+    seen_quotes: set[str] = set()
+    for original in reply_sentences(raw):
+        claim = strip_tags(original).strip()
+        if len([s for s in out if s.action != "dropped"]) >= MAX_SENTENCES:
+            out.append(Sentence("", "dropped", original=original, reasons=["more than 3 sentences"]))
+            continue
+        if len(content_words(claim)) < MIN_CLAIM_WORDS or is_instruction_like(claim):
+            out.append(Sentence("", "dropped", original=original, reasons=["not a claim"]))
+            continue
+        sentence = _ground_one(original, claim, passages, catalog, embedder)
+        if sentence.quote and sentence.quote in seen_quotes and sentence.action == "quoted":
+            sentence = Sentence("", "dropped", original=original, reasons=["repeats an earlier quote"])
+        if sentence.quote:
+            seen_quotes.add(sentence.quote)
+        out.append(sentence)
+    return out
+
+
+def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Catalog, embedder) -> Sentence:
+    cited = cited_passages(original, passages)
+    reasons: list[str] = []
+    for p in cited:
+        verdict = supports(claim, p, catalog, embedder)
+        if verdict.supported:
+            quote = closest_quote(claim, quote_candidates([p], catalog), embedder)
+            if quote:
+                return Sentence(_render(claim, p), "kept", p, quote[0], original)
+        reasons += [f"{p.tag}: {r}" for r in verdict.reasons]
+    if not cited:
+        reasons.append("no tag of a retrieved passage")
+    ranked = sorted(((p, supports(claim, p, catalog, embedder)) for p in passages if p not in cited),
+                    key=lambda pv: (-pv[1].supported, -pv[1].score))
+    for p, verdict in ranked:
+        if not verdict.supported:
+            break
+        quote = closest_quote(claim, quote_candidates([p], catalog), embedder)
+        if quote:
+            return Sentence(_render(claim, p), "reassigned", p, quote[0], original, reasons)
+    # No passage supports the sentence as written: the verbatim quote closest to it takes its place.
+    quote = closest_quote(claim, quote_candidates(passages, catalog), embedder, cited=cited,
+                          min_similarity=REPLACE_MIN_SIMILARITY)
+    if quote:
+        return Sentence(_render_quote(quote[0], quote[1]), "quoted", quote[1], quote[0], original, reasons)
+    return Sentence("", "dropped", None, None, original, reasons)
+
+
+def quote_candidates(passages: list[Passage], catalog: Catalog) -> list[tuple[str, Passage]]:
+    """(sentence, passage) for every quotable sentence of the passages that is verbatim on its page."""
+    out = []
+    for p in passages:
+        page = catalog.page_text(p.paper_id, p.page)
+        out += [(s, p) for s in quotable_sentences(p.text) if quote_in_page(s, page)]
+    short = [c for c in out if len(c[0]) <= MAX_QUOTE_CHARS]
+    return short or out
+
+
+def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, cited: list[Passage] = (),
+                  min_similarity: float = -1.0) -> tuple[str, Passage] | None:
+    """The candidate closest to the claim: cosine, plus a bonus for carrying the claim's numbers and for
+    coming from a passage the claim cited. None when no candidate reaches `min_similarity` (cosine)."""
+    if not candidates:
+        return None
+    vectors = embed_cached(embedder, [claim] + [s for s, _ in candidates])
+    cosine = vectors[1:] @ vectors[0]
+    wanted = numbers_of(strip_tags(claim))
+    best, best_score = None, -np.inf
+    for i, (sentence, p) in enumerate(candidates):
+        if cosine[i] < min_similarity:
+            continue
+        numbers = len(wanted & numbers_of(sentence)) / len(wanted) if wanted else 0.0
+        score = cosine[i] + NUMBER_BONUS * numbers + (CITED_BONUS if p in cited else 0.0)
+        if score > best_score:  # first of equals: retrieval order decides ties
+            best, best_score = (sentence, p), score
+    return best
+
+
+def _render(claim: str, p: Passage) -> str:
+    return f"{claim.rstrip(' .;:')} {p.tag}."
+
+
+def _render_quote(quote: str, p: Passage) -> str:
+    return f"“{quote.strip()}” {p.tag}"
+
+
+# =========================================================================== extractive
+
+
+def extractive(question: str, passages: list[Passage], catalog: Catalog, embedder) -> list[Sentence]:
+    """The verbatim sentences of the top passages that best answer the question, each with its tag."""
+    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog)
+    if not candidates:
+        return []
+    vectors = embed_cached(embedder, [question] + [s for s, _ in candidates])
+    cosine = vectors[1:] @ vectors[0]
+    wanted = {s_stem(w) for w in content_words(question)} - QUESTION_WORDS
+    overlap = np.array([len(wanted & {s_stem(w) for w in content_words(s)}) / max(1, len(wanted))
+                        for s, _ in candidates])
+    scores = cosine + QUESTION_OVERLAP_WEIGHT * overlap
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) == EXTRACTIVE_SENTENCES or scores[i] < EXTRACTIVE_RELATIVE * scores[order[0]]:
+            break
+        if any(candidates[i][0] == candidates[j][0] for j in chosen):
+            continue
+        chosen.append(i)
+    return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
+                     candidates[i][0], reasons=["extractive"]) for i in chosen]
+
+
+# =========================================================================== output
+
+
+def _citations(kept: list[Sentence]) -> list[Citation]:
+    out: list[Citation] = []
+    seen: set[tuple[str, int, str]] = set()
+    for s in kept:
+        if s.passage is None or not s.quote:
+            continue
+        key = (s.passage.arxiv_id, s.passage.page, s.quote)
+        if key not in seen:
+            seen.add(key)
+            out.append(Citation(s.passage.arxiv_id, s.passage.page, s.quote))
+    return out
+
+
+def _sources(passages: list[Passage]) -> list[Source]:
+    out: dict[tuple[str, int], Source] = {}
+    for p in passages:
+        out.setdefault((p.arxiv_id, p.page), Source(p.arxiv_id, p.title, p.page, p.score))
+    return list(out.values())

@@ -1,0 +1,303 @@
+"""Passage retrieval: dense (Chroma), keyword (BM25) and their fusion.
+
+    search(query) ── dense: embed query → Chroma nearest chunks (paper filters as Chroma `where`)
+                 ├─ bm25:  BM25 scores of every chunk, filtered in Python
+                 ├─ hybrid: reciprocal rank fusion of the two ranked lists
+                 └─ diversity: at most `per_paper_max` passages of one paper in the top k
+
+Reciprocal rank fusion (score = Σ 1 / (rrf_k + rank)) needs no score
+calibration between a cosine and a BM25 score, and rewards chunks both
+retrievers rank well. Reference-list chunks are indexed but excluded unless
+asked for: they match every query's keywords and support no claim.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .bm25_index import BM25Index, index_key, tokenize
+from .catalog import Catalog, ChunkRow, PaperRecord
+from .embedder import get_embedder
+from .errors import InputError
+from .settings import Settings
+
+MODES = ("hybrid", "dense", "bm25")
+REFERENCES = "references"
+# Fusion needs depth: a chunk ranked 30th by one retriever and 3rd by the other must be seen by both.
+MIN_CANDIDATES_PER_K = 4
+# Reference chunks are filtered out of dense hits in Python (a Chroma `$ne` metadata filter costs
+# ~4x the vector search itself); fetching this much more keeps the depth after filtering.
+DENSE_OVERFETCH = 1.5
+# One short query embeds fastest on one thread: fanning out costs more than it saves (10x more on a
+# busy 2-core machine), so the query embedding runs with this many torch threads.
+QUERY_THREADS = 1
+
+
+@dataclass
+class Passage:
+    chunk_id: str
+    paper_id: str
+    arxiv_id: str
+    title: str
+    year: int | None
+    page: int
+    section: str
+    kind: str
+    text: str
+    score: float                       # the ranking score of the mode used (RRF, cosine or BM25)
+    dense_rank: int | None = None      # 1-based rank among dense candidates; None = not among them
+    bm25_rank: int | None = None
+    dense_score: float | None = None   # cosine similarity to the query, when dense retrieval saw it
+
+    @property
+    def tag(self) -> str:
+        """How a sentence cites this passage: [1707.06347 p.3]."""
+        return f"[{self.arxiv_id} p.{self.page}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _CorpusView:
+    """What BM25 filtering and passage assembly need, aligned with the BM25 index's rows."""
+
+    def __init__(self, bm25: BM25Index, rows: dict[str, ChunkRow], papers: dict[str, PaperRecord]):
+        self.bm25 = bm25
+        self.rows = rows
+        self.papers = papers
+        self.paper_ids = sorted(papers)
+        position = {pid: i for i, pid in enumerate(self.paper_ids)}
+        found = [rows.get(cid) for cid in bm25.chunk_ids]
+        # Rows whose paper vanished (a mid-ingest read) point at an extra, never-allowed slot.
+        self.row_paper = np.array([position.get(r.paper_id, len(self.paper_ids)) if r else len(self.paper_ids)
+                                   for r in found], dtype=np.int64)
+        self.row_is_ref = np.array([bool(r and r.kind == REFERENCES) for r in found], dtype=bool)
+
+    def allowed_rows(self, paper_ok: np.ndarray, include_references: bool) -> np.ndarray:
+        mask = np.append(paper_ok, False)[self.row_paper]
+        return mask if include_references else mask & ~self.row_is_ref
+
+
+class Retriever:
+    """Search the corpus of one home. Picks up new ingests: the BM25 view is reloaded when the corpus changes."""
+
+    def __init__(self, settings: Settings, catalog: Catalog | None = None, store=None):
+        self.settings = settings
+        self._own_catalog = catalog is None
+        self.catalog = catalog or Catalog(settings.index_dir)
+        self._store = store
+        self._view: _CorpusView | None = None
+        self._view_key: str | None = None
+        self._pinned = False
+
+    def close(self) -> None:
+        if self._own_catalog:
+            self.catalog.close()
+
+    def __enter__(self) -> Retriever:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import VectorStore
+
+            self._store = VectorStore(self.settings)
+        return self._store
+
+    @property
+    def embedder(self):
+        return get_embedder(self.settings.embedding)
+
+    def pin_view(self, bm25: BM25Index, rows: dict[str, ChunkRow]) -> None:
+        """Search this BM25 index and these rows instead of the catalog's (bench/retrieval.py's 100k scale-up)."""
+        papers = {p.paper_id: p for p in self.catalog.papers()}
+        self._view, self._pinned = _CorpusView(bm25, rows, papers), True
+
+    def view(self) -> _CorpusView:
+        if self._pinned and self._view is not None:
+            return self._view
+        key = index_key(self.catalog)
+        if self._view is None or key != self._view_key:
+            bm25 = BM25Index.for_catalog(self.catalog, self.settings.index_dir)
+            rows = {r.chunk_id: r for r in self.catalog.chunks()}
+            papers = {p.paper_id: p for p in self.catalog.papers()}
+            self._view, self._view_key = _CorpusView(bm25, rows, papers), key
+        return self._view
+
+    def corpus_has(self, term: str) -> bool:
+        """True when some non-reference chunk contains the term (a compound: whole, or all its parts in one chunk).
+
+        Ask uses it to tell a question about something absent from the corpus (SmolVLM) from one
+        whose passages merely failed to mention a name.
+        """
+        view = self.view()
+        tokens = tokenize(term)
+        if not tokens:
+            return True
+        body = ~view.row_is_ref
+        if (view.bm25.rows_with_all(tokens[:1]) & body).any():
+            return True
+        return len(tokens) > 1 and bool((view.bm25.rows_with_all(tokens[1:]) & body).any())
+
+    # --- filters ----------------------------------------------------------------
+    def resolve_papers(self, ids: Iterable[str]) -> list[str]:
+        """Paper ids for arXiv ids or paper ids (version suffixes ignored); unknown ones are an InputError."""
+        papers = self.view().papers
+        by_arxiv = {p.arxiv_id: pid for pid, p in papers.items() if p.arxiv_id}
+        out = []
+        for raw in ids:
+            wanted = raw.strip()
+            base = re.sub(r"v\d+$", "", wanted)
+            pid = wanted if wanted in papers else by_arxiv.get(wanted) or by_arxiv.get(base) or (
+                base if base in papers else None)
+            if pid is None:
+                raise InputError(f"paper {raw!r} is not in the corpus (see `surveyor papers`)")
+            out.append(pid)
+        return out
+
+    def _allowed_papers(self, papers: Sequence[str] | None, years: tuple[int | None, int | None] | None,
+                        topic: str | None) -> list[str] | None:
+        """Paper ids a query may return; None = all (no paper-level filter)."""
+        view = self.view()
+        allowed: set[str] | None = None
+        if papers:
+            allowed = set(self.resolve_papers(papers))
+        if topic:
+            from .topic_match import papers_in_topic
+            from .topics import resolve_topic
+
+            in_topic = set(papers_in_topic(self.catalog, resolve_topic(topic)))
+            allowed = in_topic if allowed is None else allowed & in_topic
+        if years and (years[0] is not None or years[1] is not None):
+            lo, hi = years[0] or 0, years[1] or 9999
+            in_years = {pid for pid, p in view.papers.items() if p.meta.year and lo <= p.meta.year <= hi}
+            allowed = in_years if allowed is None else allowed & in_years
+        return None if allowed is None else sorted(allowed)
+
+    @staticmethod
+    def _where(allowed: list[str] | None) -> dict[str, Any] | None:
+        """Chroma's filter for a paper-level restriction (papers, years and topic all reduce to paper ids)."""
+        return None if allowed is None else {"paper_id": {"$in": allowed}}
+
+    # --- search -----------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, papers: Sequence[str] | None = None,
+               years: tuple[int | None, int | None] | None = None, topic: str | None = None,
+               include_references: bool | None = None, mode: str = "hybrid") -> list[Passage]:
+        if mode not in MODES:
+            raise InputError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
+        if not query or not query.strip():
+            raise InputError("empty query")
+        cfg = self.settings.retrieval
+        k = k or cfg.k
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        include_refs = cfg.include_references if include_references is None else include_references
+        view = self.view()
+        allowed = self._allowed_papers(papers, years, topic)
+        if allowed is not None and not allowed:
+            return []
+        depth = max(cfg.candidates, MIN_CANDIDATES_PER_K * k)
+
+        dense: list[tuple[str, float]] = []
+        if mode in ("hybrid", "dense"):
+            with _torch_threads(QUERY_THREADS):
+                vector = self.embedder.embed_one(query)
+            fetch = depth if include_refs else int(depth * DENSE_OVERFETCH)
+            dense = [(cid, score) for cid, score, kind in self._nearest(vector, fetch, self._where(allowed))
+                     if include_refs or kind != REFERENCES][:depth]
+        keyword: list[tuple[str, float]] = []
+        if mode in ("hybrid", "bm25"):
+            paper_ok = np.ones(len(view.paper_ids), dtype=bool)
+            if allowed is not None:
+                paper_ok = np.isin(np.array(view.paper_ids, dtype=object), allowed)
+            mask = view.allowed_rows(paper_ok, include_refs)
+            keyword = [(h.chunk_id, h.score) for h in view.bm25.search(query, depth, mask)]
+
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = keyword
+        else:
+            ranked = rrf_fuse([[cid for cid, _ in dense], [cid for cid, _ in keyword]], cfg.rrf_k)
+        ranked = [(cid, s) for cid, s in ranked if cid in view.rows]  # skip rows of a concurrent re-ingest
+
+        n_papers = len(allowed) if allowed is not None else len(view.paper_ids)
+        cap = max(cfg.per_paper_max, math.ceil(k / max(1, n_papers)))  # one-paper filters still fill k
+        chosen = diversify(ranked, lambda cid: view.rows[cid].paper_id, k, cap)
+
+        dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
+        dense_score = dict(dense)
+        bm25_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
+        return [self._passage(view, cid, score, dense_rank.get(cid), bm25_rank.get(cid), dense_score.get(cid))
+                for cid, score in chosen]
+
+    def _nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float, str]]:
+        """(chunk id, cosine, kind) of the n nearest chunks.
+
+        Queries the collection directly rather than through VectorStore.query: that one counts the
+        collection first (a second round trip, ~10 ms at 100k chunks) and fetches the documents, which
+        the catalog already holds. Chroma itself returns fewer hits when it holds fewer than n.
+        """
+        result = self.store.collection.query(query_embeddings=[vector], n_results=n, where=where,
+                                             include=["metadatas", "distances"])
+        return [(cid, 1.0 - float(dist), (meta or {}).get("kind", ""))
+                for cid, meta, dist in zip(result["ids"][0], result["metadatas"][0], result["distances"][0])]
+
+    @staticmethod
+    def _passage(view: _CorpusView, cid: str, score: float, d_rank: int | None, b_rank: int | None,
+                 d_score: float | None) -> Passage:
+        row = view.rows[cid]
+        paper = view.papers.get(row.paper_id)
+        meta = paper.meta if paper else None
+        return Passage(chunk_id=cid, paper_id=row.paper_id, arxiv_id=(paper.arxiv_id if paper else None) or row.paper_id,
+                       title=(meta.title if meta else None) or row.paper_id, year=meta.year if meta else None,
+                       page=row.page, section=row.section, kind=row.kind, text=row.text, score=round(score, 6),
+                       dense_rank=d_rank, bm25_rank=b_rank,
+                       dense_score=round(d_score, 6) if d_score is not None else None)
+
+
+@contextmanager
+def _torch_threads(n: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def rrf_fuse(rankings: Sequence[Sequence[str]], rrf_k: int) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: Σ 1/(rrf_k + rank) over the lists; ties keep first-seen order (deterministic)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, 1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+    order = {cid: i for i, cid in enumerate(fused)}
+    return sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def diversify(ranked: Sequence[tuple[str, float]], paper_of, k: int, per_paper_max: int) -> list[tuple[str, float]]:
+    """The first k items of `ranked`, skipping any beyond `per_paper_max` from one paper."""
+    counts: dict[str, int] = {}
+    out: list[tuple[str, float]] = []
+    for cid, score in ranked:
+        paper = paper_of(cid)
+        if counts.get(paper, 0) >= per_paper_max:
+            continue
+        counts[paper] = counts.get(paper, 0) + 1
+        out.append((cid, score))
+        if len(out) == k:
+            break
+    return out

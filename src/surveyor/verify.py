@@ -1,0 +1,287 @@
+"""Does a piece of evidence support a sentence? The one checker behind ask, surveys and digests.
+
+A sentence is supported by an evidence text when all of these hold:
+
+  hard checks (any failure rejects, whatever the rest says)
+    numbers   every number in the sentence appears in the evidence (12.5, 74, 20%; thousands
+              commas and a trailing % are ignored), equation numbers included
+    names     every name-like word (PPO, DistilBERT, V100, GPT-4, a capitalised word inside the
+              sentence) appears in the evidence or in `names_from` (e.g. the cited paper's title,
+              its acronym and abstract: the paper's own names)
+    symbols   every math symbol or Greek letter (ε, θ, ≤, ∑) appears in the evidence
+  soft checks
+    coverage  at least MIN_COVERAGE of the sentence's content words occur in the evidence (or in
+              `names_from`: naming the cited paper is not an unsupported claim)
+    meaning   with an embedder: the best evidence window (one or two consecutive sentences)
+              has cosine similarity ≥ MIN_SIMILARITY to the sentence
+
+`score` (0..1) ranks candidate evidence for one sentence: the mean of coverage
+and similarity (coverage alone without an embedder). Everything is
+deterministic: no model generates anything here, the embedder only measures.
+
+Citation tags ([1707.06347 p.3], [2]) are removed from the sentence before checking.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bm25_index import s_stem
+from .textnorm import collapse, content_words, match_key, numbers_in, split_sentences
+
+# A paraphrase by a small model keeps most content words; an invented claim keeps few.
+MIN_COVERAGE = 0.5
+# Without the embedder, word overlap is the only soft signal, so it must carry more.
+MIN_COVERAGE_WITHOUT_EMBEDDER = 0.7
+# all-MiniLM-L6-v2 cosine: close paraphrases of one sentence score ~0.7+, same-topic unrelated
+# claims ~0.3–0.5; the hard checks catch what a same-topic claim gets wrong in numbers and names.
+MIN_SIMILARITY = 0.5
+# Evidence windows longer than this many sentences are not embedded (a whole page is ~30–60).
+MAX_WINDOWS = 120
+# A quote shorter than this says nothing checkable ("Yes.", a table cell).
+MIN_QUOTE_CHARS = 25
+EMBED_CACHE_SIZE = 4096
+
+_TAG = re.compile(r"\[[^\[\]]{0,80}\]")
+_ARXIV_ID = re.compile(r"\b(?:\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+/\d{7})\b")
+# Capitalised words that point into a paper rather than name something ("given in Equation 7").
+NOT_NAMES = frozenset("equation equations eq eqs table tables figure figures fig figs section sections sec "
+                      "appendix algorithm theorem lemma definition step stage phase part chapter".split())
+_NAME = re.compile(r"(?<![\w\-])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
+# Text that addresses a model rather than reporting research: never evidence, never a quote.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:previous|prior|above|earlier|all|any|the)\b.{0,30}"
+    r"\b(?:instructions?|prompts?|rules?|directions?)\b"
+    r"|\b(?:system prompt|you are now|as an ai|new instructions?)\b"
+    r"|\b(?:respond|reply|answer|output|print|say)\s+(?:only\s+)?(?:with|in)\b.{0,40}\b(?:json|format|words?)\b",
+    re.IGNORECASE)
+
+
+@dataclass
+class Verdict:
+    supported: bool
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"supported": self.supported, "score": self.score, "reasons": self.reasons}
+
+
+def strip_tags(sentence: str) -> str:
+    """The claim without its citation tags: '[1707.06347 p.3]', '[2]', inline arXiv ids."""
+    return collapse(_ARXIV_ID.sub(" ", _TAG.sub(" ", sentence)))
+
+
+def is_instruction_like(text: str) -> bool:
+    """True for text addressed to a model ('ignore previous instructions', 'you are now ...')."""
+    return bool(_INSTRUCTION.search(collapse(text)))
+
+
+def _norm_number(value: str) -> str:
+    return value.rstrip("%").replace(",", "")
+
+
+def numbers_of(text: str) -> set[str]:
+    """Numbers as compared: 16,000 → 16000, 20% → 20."""
+    return {_norm_number(n) for n in numbers_in(text)}
+
+
+def name_words(sentence: str) -> list[str]:
+    """Words that name something: acronyms, CamelCase, letter+digit mixes, capitalised words after the first."""
+    found = []
+    for i, match in enumerate(_NAME.finditer(sentence)):
+        word = match.group(0)
+        if not any(c.isalpha() for c in word) or word.lower() in NOT_NAMES:
+            continue
+        upper_inside = any(c.isupper() for c in word[1:])
+        has_digit = any(c.isdigit() for c in word)
+        capitalised_mid = i > 0 and word[0].isupper() and not _after_sentence_break(sentence, match.start())
+        if upper_inside or has_digit or capitalised_mid:
+            found.append(word)
+    return found
+
+
+def _after_sentence_break(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip()
+    return not before or before[-1] in ".:;!?\"“(" or before.endswith("—")
+
+
+def _symbols(text: str) -> set[str]:
+    """Math symbols and Greek letters, NFKC-normalised (so ϵ and ε stay distinct only where fonts made them so)."""
+    out = set()
+    for ch in unicodedata.normalize("NFKC", text):
+        if unicodedata.category(ch) == "Sm" and ch not in "+=<>|~":
+            out.add(ch)
+        elif "GREEK" in unicodedata.name(ch, ""):
+            out.add(ch.lower())
+    return out
+
+
+def acronym(title: str | None) -> str:
+    """Initials of a title's capitalised words: 'Proximal Policy Optimization Algorithms' → 'PPOA' (and prefixes)."""
+    if not title:
+        return ""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w\-]*", title) if w[0].isupper())
+    return " ".join(initials[:n] for n in range(2, len(initials) + 1))
+
+
+def _stems(words: Sequence[str]) -> set[str]:
+    return {s_stem(w) for w in words}
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+class _EmbedCache:
+    """Unit vectors of texts already seen, per embedder (evidence is re-checked against many sentences)."""
+
+    def __init__(self, size: int = EMBED_CACHE_SIZE):
+        self.size = size
+        self.vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+
+    def get(self, embedder, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if (id(embedder), t) not in self.vectors))
+        if missing:
+            for text, vector in zip(missing, embedder.embed(missing)):
+                self.vectors[(id(embedder), text)] = vector
+            while len(self.vectors) > self.size:
+                self.vectors.popitem(last=False)
+        return np.vstack([self.vectors[(id(embedder), t)] for t in texts])
+
+
+_CACHE = _EmbedCache()
+
+
+def embed_cached(embedder, texts: list[str]) -> np.ndarray:
+    """Unit vectors of the texts, remembered per embedder (quotes are compared with many claims)."""
+    return _CACHE.get(embedder, list(texts))
+
+
+def evidence_windows(evidence_text: str) -> list[str]:
+    """Sentences of the evidence and pairs of consecutive ones (a claim often spans a sentence break)."""
+    sentences = split_sentences(evidence_text)[:MAX_WINDOWS]
+    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
+    return sentences + pairs if sentences else [collapse(evidence_text)]
+
+
+def similarity(sentence: str, evidence_text: str, embedder) -> float:
+    """Best cosine between the sentence and any evidence window."""
+    windows = evidence_windows(evidence_text)
+    vectors = _CACHE.get(embedder, [sentence] + windows)
+    return float(np.max(vectors[1:] @ vectors[0]))
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def check_support(sentence: str, evidence_text: str, embedder=None, names_from: str = "",
+                  page_text: str = "") -> Verdict:
+    """Verdict on whether `evidence_text` supports `sentence` (see the module docstring for the rules).
+
+    `page_text`: the whole cited page, when the evidence is a passage of it. Numbers, names and
+    symbols may come from anywhere on the cited page (an equation's number often sits on its own
+    line, outside the passage); coverage and meaning are judged on the passage itself.
+    """
+    claim = strip_tags(sentence)
+    if not claim or not evidence_text or not evidence_text.strip():
+        return Verdict(False, 0.0, ["empty sentence or evidence"])
+    reasons: list[str] = []
+    facts = f"{evidence_text}\n{page_text}" if page_text else evidence_text
+    facts_key = match_key(facts)
+
+    missing_numbers = sorted(numbers_of(claim) - numbers_of(facts))
+    if missing_numbers:
+        reasons.append(f"numbers not in evidence: {', '.join(missing_numbers)}")
+    name_pool = f"{facts_key} {match_key(names_from)}"
+    missing_names = [n for n in dict.fromkeys(name_words(claim))
+                     if match_key(n) not in name_pool and match_key(n).replace("-", "") not in name_pool]
+    if missing_names:
+        reasons.append(f"names not in evidence: {', '.join(missing_names)}")
+    missing_symbols = sorted(_symbols(claim) - _symbols(facts))
+    if missing_symbols:
+        reasons.append(f"symbols not in evidence: {' '.join(missing_symbols)}")
+
+    words = _stems(content_words(claim))
+    covered = _stems(content_words(evidence_text)) | _stems(content_words(names_from))
+    coverage = len(words & covered) / len(words) if words else 0.0
+    if embedder is not None:
+        sim = similarity(claim, evidence_text, embedder)
+        score = (coverage + max(sim, 0.0)) / 2
+        if coverage < MIN_COVERAGE:
+            reasons.append(f"content-word coverage {coverage:.2f} < {MIN_COVERAGE}")
+        if sim < MIN_SIMILARITY:
+            reasons.append(f"similarity {sim:.2f} < {MIN_SIMILARITY}")
+    else:
+        score = coverage
+        if coverage < MIN_COVERAGE_WITHOUT_EMBEDDER:
+            reasons.append(f"content-word coverage {coverage:.2f} < {MIN_COVERAGE_WITHOUT_EMBEDDER}")
+    return Verdict(not reasons, round(score, 4), reasons)
+
+
+def best_support(sentence: str, passages: Sequence[Any], embedder=None, names_from=None,
+                 page_text=None) -> tuple[Any | None, Verdict]:
+    """The passage (anything with .text, or a str) that best supports the sentence, and its verdict.
+
+    A supported passage always wins over an unsupported one; among equals the higher score,
+    then the earlier passage (retrieval order). (None, unsupported) when there are no passages.
+    `names_from(passage)` and `page_text(passage)` supply those check_support arguments per passage;
+    by default names come from the passage's `title` and its acronym, and no page text is used.
+    """
+    best: tuple[Any | None, Verdict] = (None, Verdict(False, 0.0, ["no evidence"]))
+    for passage in passages:
+        text = passage if isinstance(passage, str) else passage.text
+        title = "" if isinstance(passage, str) else getattr(passage, "title", "") or ""
+        names = names_from(passage) if names_from else f"{title} {acronym(title)}"
+        page = page_text(passage) if page_text else ""
+        verdict = check_support(sentence, text, embedder, names_from=names, page_text=page)
+        if (verdict.supported, verdict.score) > (best[1].supported, best[1].score):
+            best = (passage, verdict)
+    return best
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    """Text without control characters (PDF math fonts decode some glyphs to \x00-\x1f)."""
+    return _CONTROL.sub(" ", text)
+
+
+def quotable_sentences(evidence_text: str) -> list[str]:
+    """Sentences of the evidence that may be quoted: long enough, not garbled, not addressed to a model."""
+    return [s for s in split_sentences(evidence_text)
+            if len(s) >= MIN_QUOTE_CHARS and not _CONTROL.search(s) and not is_instruction_like(s)]
+
+
+def best_quote(claim: str, evidence_text: str, embedder=None) -> tuple[str | None, float]:
+    """The evidence sentence closest to `claim` (cosine with an embedder, else word overlap) and that score."""
+    candidates = quotable_sentences(evidence_text)
+    if not candidates:
+        return None, 0.0
+    claim = strip_tags(claim)
+    if embedder is not None:
+        vectors = _CACHE.get(embedder, [claim] + candidates)
+        scores = vectors[1:] @ vectors[0]
+    else:
+        words = _stems(content_words(claim))
+        scores = np.array([len(words & _stems(content_words(c))) / max(1, len(words)) for c in candidates])
+    best = int(np.argmax(scores))  # first of equals: deterministic
+    return candidates[best], float(scores[best])
+
+
+def quote_in_page(quote: str, page_text: str | None) -> bool:
+    """True when the quote is on the page verbatim, up to case, spacing, ligatures and line-end hyphens.
+
+    A hyphen at a line end is ambiguous ("log-\nmagnitude" is "log-magnitude", "representa-\ntion" is
+    "representation"), so a second comparison ignores hyphens on both sides.
+    """
+    if not quote or not quote.strip() or not page_text:
+        return False
+    quote_key, page_key = match_key(quote), match_key(page_text)
+    return quote_key in page_key or quote_key.replace("-", "") in page_key.replace("-", "")

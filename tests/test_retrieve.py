@@ -1,0 +1,199 @@
+"""Retrieval over the real fixture corpus: dense (Chroma), BM25, hybrid fusion, filters, diversity.
+
+Real embedder, real Chroma, real bm25s; no mocks. The shared `ingested_home` is
+copied first, because building the BM25 index writes under <home>/index/bm25.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from surveyor.bm25_index import BM25Index, index_key, tokenize
+from surveyor.catalog import Catalog
+from surveyor.errors import InputError
+from surveyor.retrieve import Retriever, diversify, rrf_fuse
+from surveyor.settings import load_settings
+from surveyor.topic_match import papers_in_topic
+from surveyor.topics import resolve_topic
+
+PPO = "1707.06347"
+PPO_QUESTION = "What is the clipped surrogate objective that PPO maximizes, and which equation defines it?"
+
+
+@pytest.fixture(scope="module")
+def home(ingested_home, tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("retrieve") / "home"
+    shutil.copytree(ingested_home, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def retriever(home):
+    with Retriever(load_settings(home)) as r:
+        yield r
+
+
+def make_pdf(path: Path, title: str, paragraphs: list[str]) -> Path:
+    """A small one-page PDF with a title and body text, made with PyMuPDF."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 80), title, fontsize=16)
+    page.insert_textbox(pymupdf.Rect(72, 110, 540, 760), "\n\n".join(paragraphs), fontsize=10)
+    doc.save(path)
+    return path
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def test_hybrid_finds_ppo_clipped_objective_page(retriever):
+    passages = retriever.search(PPO_QUESTION, k=5)
+    assert any(p.arxiv_id == PPO and p.page == 3 for p in passages), [(p.arxiv_id, p.page) for p in passages]
+    top = passages[0]
+    assert top.arxiv_id == PPO and top.title.startswith("Proximal Policy Optimization")
+    assert top.tag == f"[{PPO} p.{top.page}]"
+    # Fusion saw it from both sides.
+    assert any(p.dense_rank and p.bm25_rank for p in passages)
+
+
+def test_each_mode_ranks_with_its_own_retriever(retriever):
+    dense = retriever.search(PPO_QUESTION, k=5, mode="dense")
+    keyword = retriever.search(PPO_QUESTION, k=5, mode="bm25")
+    assert all(p.dense_rank and p.dense_score is not None for p in dense)
+    assert all(p.bm25_rank and p.dense_rank is None for p in keyword)
+    assert [p.score for p in dense] == sorted((p.score for p in dense), reverse=True)
+    assert any(p.arxiv_id == PPO for p in keyword)
+
+
+def test_bm25_finds_exact_model_names(retriever):
+    passages = retriever.search("DistilBERT 8 16GB V100 GPUs 90 hours", k=3, mode="bm25")
+    assert passages[0].arxiv_id == "1910.01108"
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_paper_filter_accepts_arxiv_ids_and_fills_k(retriever):
+    passages = retriever.search("knowledge distillation loss", k=6, papers=["1910.01108v2"])
+    assert len(passages) == 6  # the per-paper cap does not starve a one-paper query
+    assert {p.paper_id for p in passages} == {"1910.01108"}
+    with pytest.raises(InputError, match="not in the corpus"):
+        retriever.search("anything", papers=["9999.99999"])
+
+
+def test_year_filter(retriever):
+    passages = retriever.search("reinforcement learning for reasoning", k=8, years=(2024, None))
+    assert passages and all(p.year and p.year >= 2024 for p in passages)
+    old = retriever.search("reinforcement learning for reasoning", k=8, years=(None, 2018), mode="bm25")
+    assert old and all(p.year and p.year <= 2018 for p in old)
+
+
+def test_topic_filter(retriever, home):
+    catalog = Catalog(load_settings(home).index_dir)
+    try:
+        members = set(papers_in_topic(catalog, resolve_topic("distillation")))
+    finally:
+        catalog.close()
+    assert members
+    passages = retriever.search("student network", k=8, topic="distillation")
+    assert passages and {p.paper_id for p in passages} <= members
+
+
+def test_references_excluded_unless_asked(retriever):
+    query = "arXiv preprint Advances in Neural Information Processing Systems"
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(p.kind != "references" for p in retriever.search(query, k=10, mode=mode))
+    assert any(p.kind == "references" for p in retriever.search(query, k=10, include_references=True))
+
+
+def test_bad_queries_are_input_errors(retriever):
+    with pytest.raises(InputError):
+        retriever.search("   ")
+    with pytest.raises(InputError, match="mode"):
+        retriever.search("ppo", mode="sparse")
+
+
+# --------------------------------------------------------------------------- diversity
+
+
+def test_diversity_cap_holds(retriever, home):
+    passages = retriever.search(PPO_QUESTION, k=8)
+    per_paper: dict[str, int] = {}
+    for p in passages:
+        per_paper[p.paper_id] = per_paper.get(p.paper_id, 0) + 1
+    assert max(per_paper.values()) <= retriever.settings.retrieval.per_paper_max
+    strict = load_settings(home)
+    strict.retrieval.per_paper_max = 1
+    with Retriever(strict) as one_each:
+        ids = [p.paper_id for p in one_each.search(PPO_QUESTION, k=5)]
+    assert len(ids) == len(set(ids)) == 5
+
+
+def test_rrf_and_diversify_are_deterministic():
+    fused = rrf_fuse([["a", "b", "c"], ["c", "a", "d"]], rrf_k=60)
+    assert [cid for cid, _ in fused] == ["a", "c", "b", "d"]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    paper = {"a": "p1", "b": "p1", "c": "p1", "d": "p2"}
+    assert [c for c, _ in diversify(fused, paper.get, k=3, per_paper_max=2)] == ["a", "c", "d"]
+
+
+# --------------------------------------------------------------------------- BM25 index
+
+
+def test_tokenize_keeps_numbers_and_compounds():
+    tokens = tokenize("GPT-4 reaches 55.2% on 16,000 tokens; the policies")
+    assert {"gpt-4", "gpt", "4", "55.2", "16000", "token", "policy"} <= set(tokens)
+    assert "the" not in tokens and "on" not in tokens
+
+
+def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_path):
+    settings = load_settings(tmp_path / "home")
+    shutil.copytree(home, settings.home)
+    shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
+    catalog = Catalog(settings.index_dir)
+    try:
+        key = index_key(catalog)
+        with Retriever(settings, catalog) as first:
+            first.search("policy gradient", k=3)
+        folder = settings.index_dir / "bm25" / key
+        meta = folder / "meta.json"
+        assert meta.is_file() and key in meta.read_text()
+        stamp = meta.stat().st_mtime_ns
+        assert [p.name for p in folder.parent.iterdir()] == [key]
+
+        with Retriever(settings, catalog) as second:  # same content: loaded, not rebuilt
+            second.search("policy gradient", k=3)
+        assert meta.stat().st_mtime_ns == stamp
+        reused = BM25Index.for_catalog(catalog, settings.index_dir)
+        assert reused.key == key and len(reused) == catalog.chunk_count()
+
+        # A new paper changes the content hash: the index is rebuilt under the new key, the old one removed.
+        from surveyor.ingest import Ingestor
+
+        pdf = make_pdf(tmp_path / "extra.pdf", "Zebra Gradient Estimators",
+                       ["We introduce the zebrafold estimator for variance reduction in policy gradients. " * 4])
+        Ingestor(settings, arxiv_lookup=False, progress=False).run([pdf])
+        new_key = index_key(catalog)
+        assert new_key != key
+        with Retriever(settings, catalog) as third:
+            found = third.search("zebrafold estimator", k=3, mode="bm25")
+        assert found and found[0].title == "Zebra Gradient Estimators"
+        assert [p.name for p in folder.parent.iterdir()] == [new_key]
+    finally:
+        catalog.close()
+
+
+def test_long_lived_retriever_sees_new_papers(home, tmp_path):
+    settings = load_settings(tmp_path / "home")
+    shutil.copytree(home, settings.home)
+    from surveyor.ingest import Ingestor
+
+    with Retriever(settings) as retriever:
+        assert not retriever.search("quokkanet", k=3, mode="bm25")
+        pdf = make_pdf(tmp_path / "quokka.pdf", "QuokkaNet",
+                       ["QuokkaNet distills a large teacher into a quokka-sized student network. " * 4])
+        Ingestor(settings, arxiv_lookup=False, progress=False).run([pdf])
+        assert retriever.search("quokkanet", k=3, mode="bm25")[0].title == "QuokkaNet"
