@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from surveyor.bm25_index import BM25Index  # noqa: E402
-from surveyor.retrieve import MODES, Retriever  # noqa: E402
+from surveyor.retrieve import Retriever  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
@@ -171,7 +171,6 @@ def main() -> None:
         scaled_p95 is None or scaled_p95 <= TARGETS["p95_ms"])
     print(f"\ntargets (hybrid paper >= {TARGETS['paper']}, page >= {TARGETS['page']}, p95 <= {TARGETS['p95_ms']:.0f} ms "
           f"at {args.scale}): {'met' if ok else 'NOT met'}")
-    assert set(MODES) == {"dense", "bm25", "hybrid"}
 
 
 if __name__ == "__main__":

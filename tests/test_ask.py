@@ -123,6 +123,14 @@ def test_verify_takes_numbers_from_the_cited_page():
     assert not check_support(claim.replace("7", "9"), passage, embedder, page_text=page).supported
 
 
+def test_verify_requires_formulas_verbatim():
+    evidence = "LCLIP(θ) = Êt[min(rt(θ)Ât, clip(rt(θ), 1 − ε, 1 + ε)Ât)] (7) where ε is a hyperparameter, say, ε = 0.2."
+    copied = "The clipped objective is LCLIP(θ) = Êt[min(rt(θ)Ât, clip(rt(θ), 1−ε, 1+ε)Ât)] (7)."
+    rewritten = "The clipped objective is LCLIP(θ) = Êt[min(rt(θ)Ât, clip(rt(θ)), 1−ε, 1+ε)Ât] (7)."
+    assert not any("formula" in r for r in check_support(copied, evidence).reasons)
+    assert any("formula" in r for r in check_support(rewritten, evidence).reasons)
+
+
 def test_best_support_and_quote_in_page():
     passages = ["Whisper resamples audio to 16,000 Hz and computes an 80-channel log-magnitude Mel spectrogram.",
                 "DeiT adds a distillation token to the vision transformer."]

@@ -58,7 +58,7 @@ PROMPT_PASSAGES = 4
 # most chunks (<= 200 word pieces) fit whole.
 PASSAGE_MAX_CHARS = 900
 # Three short sentences with tags fit; a longer reply is cut and its tail dropped.
-ANSWER_MAX_TOKENS = 120
+ANSWER_MAX_TOKENS = 100
 MAX_SENTENCES = 3
 STOP = ["\nQuestion:", "\nPassages:", "\nPassage 1"]
 # A claim shorter than this many content words is filler ("See below."), not a sentence to cite.

@@ -57,7 +57,7 @@ ERA_SPLIT = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MAX_PAPERS = 12          # papers per survey: a 10-minute budget on 2 cores, and a readable survey
 MIN_PER_ERA = 3          # the cap never squeezes an era below this many papers (when the corpus has them)
 THIN_CORPUS = 3          # fewer topic papers than this: the survey says the corpus is thin
-PROMPT_PAPERS = 3        # papers whose quotes go into one theme prompt
+PAPER_MAX_TOKENS = 90    # the writer's sentences on one paper (~9 s of generation on 2 cores)
 NEXT_STEPS_PAPERS = 4
 PROMPT_WORDS = 45        # longer evidence lines are cut (marked …) in prompts: prompt time is ~1 s per 80 tokens
 PARAGRAPH_MAX_TOKENS = 110     # ~11 s of generation on 2 cores
@@ -670,9 +670,11 @@ class _Writer:
         return {"md": "\n".join(lines), "claims": claims, "assets": used_assets}
 
     # ---- paragraphs --------------------------------------------------------------
-    def paragraph(self, section: str, prompt_name: str, heading: str,
-                  evidence: list[tuple[Entry, str, int]], extractive: Callable[[], str]) -> dict:
-        """One short paragraph from evidence lines (entry, quote, page), written and checked."""
+    def paragraph(self, section: str, prompt_name: str, heading: str, evidence: list[tuple[Entry, str, int]],
+                  extractive: Callable[[], str], max_tokens: int | None = None,
+                  max_sentences: int = PARAGRAPH_MAX_SENTENCES) -> dict:
+        """A few sentences from evidence lines (entry, quote, page), written, checked and cached."""
+        max_tokens = min(max_tokens or self.max_tokens, self.max_tokens)
         lines = [(e.cite_id, page, shown + ("…" if cut else ""))
                  for e, text, page in evidence for shown, cut in [trim_words(text, PROMPT_WORDS)]]
         if self.llm is None or not lines:
@@ -683,14 +685,14 @@ class _Writer:
         prompt = self.prompts[prompt_name]
         evidence_text = "\n".join(f"{tag(cid, page)} {text}" for cid, page, text in lines)
         system, user = prompt.render(topic=self.topic.title, heading=heading, evidence=evidence_text,
-                                     max_sentences=PARAGRAPH_MAX_SENTENCES)
+                                     max_sentences=max_sentences)
         inputs = {"kind": "paragraph", "section": section, "model": self.model_name, "prompt": prompt.sha256,
-                  "max_tokens": self.max_tokens, "system": system, "user": user, "checker": _checker_version()}
+                  "max_tokens": max_tokens, "system": system, "user": user, "checker": _checker_version()}
 
         def make() -> dict:
             self.say(f"  writing {section} ({self.model_name})")
             started, cpu = time.perf_counter(), time.process_time()
-            raw = self.llm.chat(system, user, max_tokens=self.max_tokens, stop=["\n\n", "Evidence:", "Theme:"])
+            raw = self.llm.chat(system, user, max_tokens=max_tokens, stop=["\n\n", "Evidence:", "Theme:", "Paper:"])
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             md, claims = self.check_paragraph(section, raw, evidence, heading)
             return {"md": md, "claims": claims, "raw": raw, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)}
@@ -708,7 +710,7 @@ class _Writer:
         """
         from .verify import best_quote
 
-        text = re.sub(r"^\s*(?:Paragraph|Answer|Summary)\s*:\s*", "", raw.strip(), flags=re.I)
+        text = re.sub(r"^\s*(?:Paragraph|Sentences|Answer|Summary)\s*:\s*", "", raw.strip(), flags=re.I)
         text = " ".join(line.strip().lstrip("-*# ").strip() for line in text.splitlines() if line.strip())
         by_cite = {e.cite_id: e for e, _, _ in evidence}
         echo_words = set(content_words(f"{self.topic.title} {heading} theme survey paragraph"))
@@ -717,6 +719,8 @@ class _Writer:
         seen: set[str] = set()
         used_quotes: set[str] = set()
         sentences = split_sentences(text)
+        if sentences and re.search(r"\s\[[^\[\]]*$", sentences[-1]):  # cut inside its tag: the claim is whole
+            sentences[-1] = re.sub(r"\s*\[[^\[\]]*$", "", sentences[-1]).rstrip(" ,;:") + "."
         if sentences and not re.search(r"[.!?\]”\"')]\s*$", sentences[-1]):
             cut = collapse(TAG.sub(" ", sentences.pop()))
             claims.append(asdict(Claim(section, cut, "", 0, "generated", False, 0.0,
@@ -724,6 +728,7 @@ class _Writer:
         evidence_text = "\n".join(t for _, t, _ in evidence)
         for sentence in sentences:
             claim_text = collapse(_LOOSE_TAG.sub(" ", TAG.sub(" ", sentence))).strip()
+            claim_text = collapse(re.sub(r"\[[^\[\]]*(?=\[|$)", " ", claim_text))  # broken tags ("[2301.1 p")
             claim_text = re.sub(r"\s+([.,;:!?])", r"\1", claim_text).rstrip(" .;,")
             words = content_words(claim_text)
             if len(words) < 3 or len(set(words) - echo_words) <= 1:
@@ -995,24 +1000,31 @@ class SurveyBuilder:
 
     # ---- paragraphs ------------------------------------------------------------------
     def _theme_paragraph(self, writer: _Writer, theme: Theme, by_pid: dict[str, Entry]) -> dict:
-        members = [by_pid[p] for p in theme.papers]
-        top = sorted(members, key=lambda e: (-e.score, e.pid))[:PROMPT_PAPERS]
-        evidence: list[tuple[Entry, str, int]] = []
-        for e in sorted(top, key=lambda e: (e.record.meta.published or "9999", e.pid)):
-            for name in ("challenges", "innovations"):
-                quotes = getattr(e.card, name)
-                if quotes:
-                    evidence.append((e, quotes[0].text, quotes[0].page))
+        """What the theme's papers have in common (counted), then one or two written sentences per paper.
+
+        The writer gets one paper's challenge and innovation at a time: a short prompt, and a draft that
+        stays valid while that paper's card does, so a regeneration writes only for new papers.
+        """
+        members = sorted((by_pid[p] for p in theme.papers), key=lambda e: (e.record.meta.published or "9999", e.pid))
         years = sorted({e.year for e in members if e.year})
         span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "undated")
-        listing = "; ".join(f"{md_escape(e.record.title)} ({e.cite_id}, {e.year or 'n.d.'})"
-                            for e in sorted(members, key=lambda e: (e.record.meta.published or "9999", e.pid)))
-
-        def extractive() -> str:
-            return (f"This theme groups {len(members)} paper{'s' if len(members) != 1 else ''} ({span}) whose "
-                    f"evidence shares the terms *{md_escape(', '.join(theme.terms))}*: {listing}.")
-
-        return writer.paragraph(f"theme:{theme.index}", "survey_section", theme.name, evidence, extractive)
+        listing = "; ".join(f"{md_escape(_short_title(e.record.title))} ({e.cite_id}, {e.year or 'n.d.'})"
+                            for e in members)
+        intro = (f"This theme groups {len(members)} paper{'s' if len(members) != 1 else ''} ({span}) whose "
+                 f"evidence shares the terms *{md_escape(', '.join(theme.terms))}*: {listing}.")
+        parts, claims = [intro], []
+        if writer.llm is not None:
+            for e in members:
+                evidence = [(e, getattr(e.card, name)[0].text, getattr(e.card, name)[0].page)
+                            for name in ("challenges", "innovations") if getattr(e.card, name)]
+                if not evidence:
+                    continue
+                draft = writer.paragraph(f"theme:{theme.index}:{e.pid}", "survey_section", e.record.title, evidence,
+                                         lambda: "", max_tokens=PAPER_MAX_TOKENS, max_sentences=2)
+                if draft.get("md"):
+                    parts.append(draft["md"])
+                claims += draft.get("claims", [])
+        return {"md": " ".join(parts), "claims": claims}
 
     def _next_steps_paragraph(self, writer: _Writer, entries: list[Entry]) -> dict:
         # The most relevant papers' own words; by topic score, so a new marginal paper leaves the draft alone.

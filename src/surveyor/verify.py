@@ -9,6 +9,8 @@ A sentence is supported by an evidence text when all of these hold:
               sentence) appears in the evidence or in `names_from` (e.g. the cited paper's title,
               its acronym and abstract: the paper's own names)
     symbols   every math symbol or Greek letter (ε, θ, ≤, ∑) appears in the evidence
+    formulas  every span around '=' (Lt(θ) = min(...), ε = 0.2) appears in the evidence verbatim,
+              spaces ignored: a formula is copied from the paper or not stated
   soft checks
     coverage  at least MIN_COVERAGE of the sentence's content words occur in the evidence (or in
               `names_from`: naming the cited paper is not an unsupported claim)
@@ -48,7 +50,9 @@ MAX_WINDOWS = 120
 MIN_QUOTE_CHARS = 25
 EMBED_CACHE_SIZE = 4096
 
-_TAG = re.compile(r"\[[^\[\]]{0,80}\]")
+# Citation tags only ([1707.06347 p.3], [doc-ab12 p.2], [2], [Passage 2]); other brackets are content ([min(...)]).
+_TAG = re.compile(r"\[(?:[^\[\]]{0,60}?\bp(?:age|\.)?\s*\d+|\s*(?:passage\s*)?\d{1,2}(?:\s*[,;]\s*\d{1,2})*\s*)\]",
+                  re.IGNORECASE)
 _ARXIV_ID = re.compile(r"\b(?:\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+/\d{7})\b")
 # Capitalised words that point into a paper rather than name something ("given in Equation 7").
 NOT_NAMES = frozenset("equation equations eq eqs table tables figure figures fig figs section sections sec "
@@ -110,6 +114,40 @@ def name_words(sentence: str) -> list[str]:
 def _after_sentence_break(text: str, pos: int) -> bool:
     before = text[:pos].rstrip()
     return not before or before[-1] in ".:;!?\"“(" or before.endswith("—")
+
+
+# A formula is short: a span this long that is not in the evidence is a rewritten formula.
+MIN_FORMULA_CHARS = 4
+_PLAIN_WORD = re.compile(r"^[a-z]{2,}[,.;:]?$")
+
+
+def formulas(sentence: str) -> list[str]:
+    """Spans of the sentence around '=' (Lt(θ) = min(...), ε = 0.2), stopped by plain words ('where', 'and').
+
+    A formula must be copied, not paraphrased: each span must occur in the evidence verbatim,
+    ignoring spaces (PDF text spaces math arbitrarily).
+    """
+    tokens = collapse(sentence).split()
+    spans: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if "=" not in tokens[i]:
+            i += 1
+            continue
+        start = i - 1 if i > 0 and tokens[i].startswith("=") and not _PLAIN_WORD.match(tokens[i - 1]) else i
+        end = i + 1
+        while end < len(tokens) and not _PLAIN_WORD.match(tokens[end]):
+            end += 1
+        span = " ".join(tokens[start:end]).rstrip(".,;:")
+        if len(_squeeze(span)) >= MIN_FORMULA_CHARS:
+            spans.append(span)
+        i = end
+    return spans
+
+
+def _squeeze(text: str) -> str:
+    """Formula comparison form: match_key without spaces or hyphens (line-end hyphens are ambiguous)."""
+    return re.sub(r"[\s\-]+", "", match_key(text))
 
 
 def _symbols(text: str) -> set[str]:
@@ -203,6 +241,9 @@ def check_support(sentence: str, evidence_text: str, embedder=None, names_from: 
                      if match_key(n) not in name_pool and match_key(n).replace("-", "") not in name_pool]
     if missing_names:
         reasons.append(f"names not in evidence: {', '.join(missing_names)}")
+    altered = [f for f in formulas(claim) if _squeeze(f) not in _squeeze(facts)]
+    if altered:
+        reasons.append(f"formula not verbatim in evidence: {'; '.join(altered)}")
     missing_symbols = sorted(_symbols(claim) - _symbols(facts))
     if missing_symbols:
         reasons.append(f"symbols not in evidence: {' '.join(missing_symbols)}")
