@@ -180,7 +180,34 @@ def test_embedded_model_answer_is_verified(settings, retriever, embedded_llm, sh
     assert not result.abstained and result.raw
     assert PPO in {c.arxiv_id for c in result.citations}
     assert_grounded(result, retriever.catalog)
-    assert len([s for s in result.sentences if s.action != "dropped"]) <= ask_module.MAX_SENTENCES
+    # The model's sentences, plus at most one quote stating what they left out.
+    assert len([s for s in result.sentences if s.action != "dropped"]) <= ask_module.MAX_SENTENCES + 1
+
+
+def test_quote_ranking_covers_each_part_of_the_question():
+    embedder = get_embedder(EmbeddingSettings())
+    question = "How many training prompts are in the SFT and the reward-model datasets?"
+    sentences = ["Table 6: Dataset sizes, in terms of number of prompts, for the SFT and reward-model datasets.",
+                 "The SFT dataset contains about 13k training prompts.",
+                 "Labelers were asked to write prompts themselves.",
+                 "The reward-model dataset has 33k training prompts."]
+    order = ask_module.rank_quotes(question, sentences, embedder, limit=2)
+    assert sorted(order) == [1, 3]  # both counts; the caption states neither
+    assert ask_module.asks_for_number(question) and not ask_module.asks_for_number("Why is the sky blue?")
+    assert ask_module.asks_for_equation("Which equation defines the clipped objective?")
+
+
+def test_complement_adds_the_number_the_model_left_out(settings, retriever):
+    question = "What compute budget was used to pre-train DistilBERT?"
+    passages = retriever.search(question, focus=retriever.papers_named(["DistilBERT"]))
+    p = next(p for p in passages if p.arxiv_id == "1910.01108")
+    vague = ask_module.Sentence(f"DistilBERT was pre-trained on the same corpus as BERT {p.tag}.", "kept", p,
+                                quote="x", original="")
+    embedder = get_embedder(EmbeddingSettings())
+    weights = {t: retriever.view().bm25.idf(t) for t in ask_module.question_terms(question)}
+    extra = ask_module.complement(question, [vague], passages, retriever.catalog, embedder, weights)
+    assert len(extra) == 1 and "90 hours" in extra[0].quote
+    assert quote_in_page(extra[0].quote, retriever.catalog.page_text(extra[0].passage.paper_id, extra[0].passage.page))
 
 
 def test_unanswerable_question_abstains(settings, retriever):

@@ -197,3 +197,25 @@ def test_long_lived_retriever_sees_new_papers(home, tmp_path):
                        ["QuokkaNet distills a large teacher into a quokka-sized student network. " * 4])
         Ingestor(settings, arxiv_lookup=False, progress=False).run([pdf])
         assert retriever.search("quokkanet", k=3, mode="bm25")[0].title == "QuokkaNet"
+
+
+# --------------------------------------------------------------------------- named papers
+
+
+def test_papers_named_by_title_initials_and_abstract(retriever):
+    ids = lambda terms: [retriever.view().papers[p].arxiv_id for p in retriever.papers_named(terms)]  # noqa: E731
+    assert ids(["DistilBERT"]) == ["1910.01108"]          # a word of the title
+    assert ids(["PPO"]) == [PPO]                           # Proximal Policy Optimization
+    assert ids(["InstructGPT"]) == ["2203.02155"]         # only its abstract names it
+    assert ids(["NoSuchModel9"]) == [] and ids(["RL"]) == []
+
+
+def test_focus_gives_the_named_paper_the_top_and_more_room(retriever):
+    question = "How is the DistilBERT student network built and initialized from its teacher?"
+    distilbert = retriever.papers_named(["DistilBERT"])
+    plain = retriever.search(question, k=8)
+    focused = retriever.search(question, k=8, focus=distilbert)
+    count = lambda ps: sum(p.paper_id in distilbert for p in ps)  # noqa: E731
+    assert focused[0].paper_id in distilbert
+    assert count(focused) >= count(plain)
+    assert count(plain) <= retriever.settings.retrieval.per_paper_max < count(focused) <= 8 // 2

@@ -1,7 +1,8 @@
 """Answer one question from the corpus, every sentence cited to a page that supports it.
 
     answer(settings, question)
-      1. retrieve      hybrid search (retrieve.py), top k passages
+      1. retrieve      hybrid search (retrieve.py), top k passages; a paper the question names
+                     (DistilBERT, MindSearch, PPO) gets a vote of its own and room for more passages
       2. abstain?      the passages are far from the question (best cosine), or the question names
                        something the corpus never mentions (SmolVLM, pan-and-scan)
                        → "The corpus does not answer this." + the closest papers
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .bm25_index import s_stem
+from .bm25_index import s_stem, tokenize
 from .catalog import Catalog
 from .corpus import require_papers
 from .embedder import get_embedder
@@ -77,8 +78,22 @@ EXTRACTIVE_SENTENCES = 3       # quotes in the answer
 EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share of the best
 MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
 QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
+# A quote is added after the model's sentences when it brings a number they lack, or this share of the
+# question's (IDF-weighted) terms that they do not mention.
+COMPLEMENT_MIN_TERMS = 0.25
 # Words of a question's form, not its subject: they say nothing about which sentence answers it.
-QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much".split())
+QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much use used make made up give "
+                           "gave given built end keep try tries during before after compared compare get".split())
+# A caption ("Table 3: ...") names what a table shows without stating any of it: a poor answer.
+CAPTION_PENALTY = 0.3
+_CAPTION = re.compile(r"^\s*(?:table|figure|fig\.)\s*\d+\s*[:.]", re.IGNORECASE)
+# A question that wants a quantity: a sentence with a number is more likely its answer.
+_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|large|long|big|fast|small|better|worse|often)\b|\b(?:number|score|"
+                          r"accuracy|budget|size|rate|ratio|parameter|value|percentage|pass@\d|speed|latency|"
+                          r"hours|days|gpus|tokens|layers|prompts)\b", re.IGNORECASE)
+# "... as shown in Eq. 1", "(7)" closing a display, "Equation 9": where an equation is named.
+_EQUATION_NUMBER = re.compile(r"\b(?:eq|eqn|equation)s?\.?\s*\(?\d|\(\d{1,2}\)\s*[.,;:]?\s*$|\)\s*\(\d{1,2}\)",
+                              re.IGNORECASE)
 
 
 @dataclass
@@ -157,7 +172,9 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     timings["llm_load_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    passages = retriever.search(question, k=k, papers=papers, years=(since_year, None) if since_year else None)
+    focus = retriever.papers_named(paper_name_terms(question))
+    passages = retriever.search(question, k=k, papers=papers, years=(since_year, None) if since_year else None,
+                                focus=focus)
     timings["retrieve_s"] = time.perf_counter() - started
     embedder = get_embedder(settings.embedding)
     reason = abstention_reason(question, passages, retriever) if passages else "nothing retrieved"
@@ -171,9 +188,14 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
         raw = _write(llm, question, passages[:PROMPT_PASSAGES], embedder)
         grounded = ground(raw, passages, retriever.catalog, embedder)
     kept = [s for s in grounded if s.action != "dropped"]
+    weights = {t: retriever.view().bm25.idf(t) for t in question_terms(question)}
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
-        kept = extractive(question, passages, retriever.catalog, embedder)
+        kept = extractive(question, passages, retriever.catalog, embedder, weights)
         grounded += kept
+    else:  # the model's answer may leave out a part of the question that one quote states
+        extra = complement(question, kept, passages, retriever.catalog, embedder, weights)
+        kept += extra
+        grounded += extra
     timings["write_s"] = time.perf_counter() - started
     if not kept:
         return _abstention(passages, llm_name, timings, raw=raw, reason="no sentence could be supported")
@@ -188,6 +210,14 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
 def subject_terms(question: str) -> list[str]:
     """What a question is about by name: name-like words (SmolVLM, DeiT, GPT-4) and hyphenated terms (pan-and-scan)."""
     return list(dict.fromkeys(name_words(question) + _COMPOUND.findall(question)))
+
+
+def paper_name_terms(question: str) -> list[str]:
+    """Words of a question that may name a paper: true names (DistilBERT, s1K, DeepSeek-R1-Zero, PPO) and the
+    initials of capitalised phrases ("Language Agent Tree Search" → LATS); plain capitalised words are not."""
+    names = [w for w in name_words(question) if any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)]
+    phrases = re.findall(r"(?:\b[A-Z][a-z]+(?:\s+|$)){2,}", question)
+    return names + ["".join(w[0] for w in phrase.split()) for phrase in phrases]
 
 
 def abstention_reason(question: str, passages: list[Passage], retriever: Retriever) -> str | None:
@@ -413,27 +443,84 @@ def _render_quote(quote: str, p: Passage) -> str:
 # =========================================================================== extractive
 
 
-def extractive(question: str, passages: list[Passage], catalog: Catalog, embedder) -> list[Sentence]:
+def extractive(question: str, passages: list[Passage], catalog: Catalog, embedder,
+               weights: dict[str, float] | None = None, limit: int = EXTRACTIVE_SENTENCES) -> list[Sentence]:
     """The verbatim sentences of the top passages that best answer the question, each with its tag."""
     candidates = quote_candidates(passages[:EXTRACT_FROM], catalog)
-    if not candidates:
-        return []
-    vectors = embed_cached(embedder, [question] + [s for s, _ in candidates])
-    cosine = vectors[1:] @ vectors[0]
-    wanted = {s_stem(w) for w in content_words(question)} - QUESTION_WORDS
-    overlap = np.array([len(wanted & {s_stem(w) for w in content_words(s)}) / max(1, len(wanted))
-                        for s, _ in candidates])
-    scores = cosine + QUESTION_OVERLAP_WEIGHT * overlap
-    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
-    chosen: list[int] = []
-    for i in order:
-        if len(chosen) == EXTRACTIVE_SENTENCES or scores[i] < EXTRACTIVE_RELATIVE * scores[order[0]]:
-            break
-        if any(candidates[i][0] == candidates[j][0] for j in chosen):
-            continue
-        chosen.append(i)
+    order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit)
     return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
-                     candidates[i][0], reasons=["extractive"]) for i in chosen]
+                     candidates[i][0], reasons=["extractive"]) for i in order]
+
+
+def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str, float] | None = None,
+                limit: int = EXTRACTIVE_SENTENCES, covered: set[str] = frozenset()) -> list[int]:
+    """Indices of the sentences that answer the question best, greedily covering its parts.
+
+    A sentence scores its cosine to the question, plus the weighted share of the question's terms it
+    contains that earlier picks (and `covered`) did not, plus a bonus for a number where the question
+    asks for one (how many, which parameter, what score) or an equation number where it asks for an
+    equation. `weights` are the terms' IDF in the corpus: 'pooler' says more than 'model'.
+    """
+    if not sentences:
+        return []
+    weights = weights if weights is not None else {t: 1.0 for t in question_terms(question)}
+    total = sum(weights.values()) or 1.0
+    vectors = embed_cached(embedder, [question] + sentences)
+    base = vectors[1:] @ vectors[0]
+    terms = [set(tokenize(s)) & weights.keys() for s in sentences]
+    bonus = -CAPTION_PENALTY * np.array([bool(_CAPTION.match(s)) for s in sentences])
+    if asks_for_number(question):
+        bonus += NUMBER_BONUS * np.array([bool(numbers_of(strip_tags(s))) for s in sentences])
+    if asks_for_equation(question):
+        bonus += NUMBER_BONUS * np.array([bool(_EQUATION_NUMBER.search(s)) for s in sentences])
+    alone = base + bonus + QUESTION_OVERLAP_WEIGHT * np.array([sum(weights[t] for t in ts) / total for ts in terms])
+    floor = EXTRACTIVE_RELATIVE * float(alone.max())
+    covered = set(covered)
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        scores = [base[i] + bonus[i] + QUESTION_OVERLAP_WEIGHT * sum(weights[t] for t in terms[i] - covered) / total
+                  if i not in chosen and alone[i] >= floor and sentences[i] not in {sentences[j] for j in chosen}
+                  else -np.inf for i in range(len(sentences))]
+        best = int(np.argmax(scores))  # first of equals: retrieval order decides ties
+        if scores[best] == -np.inf:
+            break
+        chosen.append(best)
+        covered |= terms[best]
+    return chosen
+
+
+def complement(question: str, kept: list[Sentence], passages: list[Passage], catalog: Catalog, embedder,
+               weights: dict[str, float]) -> list[Sentence]:
+    """The one quote that best answers what the written sentences leave out, when it adds a number or at
+    least COMPLEMENT_MIN_TERMS of the question's term weight; else nothing. Small models drop numbers
+    ("outperforms by large amounts") and the second half of two-part questions."""
+    candidates = [c for c in quote_candidates(passages[:EXTRACT_FROM], catalog)
+                  if c[0] not in {s.quote for s in kept}]
+    answer_text = " ".join(strip_tags(s.text) for s in kept)
+    covered = set(tokenize(answer_text)) & weights.keys()
+    order = rank_quotes(question, [c for c, _ in candidates], embedder, weights, limit=1, covered=covered)
+    if not order:
+        return []
+    quote, passage = candidates[order[0]]
+    new_terms = (set(tokenize(quote)) & weights.keys()) - covered
+    new_numbers = numbers_of(quote) - numbers_of(answer_text) if asks_for_number(question) else set()
+    if not new_numbers and sum(weights[t] for t in new_terms) < COMPLEMENT_MIN_TERMS * (sum(weights.values()) or 1):
+        return []
+    return [Sentence(_render_quote(quote, passage), "quoted", passage, quote, reasons=["complements the answer"])]
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's BM25 tokens that say what it is about (not 'what', 'how', 'many')."""
+    form = {s_stem(w) for w in QUESTION_WORDS}
+    return list(dict.fromkeys(t for t in tokenize(question) if t not in form))
+
+
+def asks_for_number(question: str) -> bool:
+    return bool(_ASKS_NUMBER.search(question))
+
+
+def asks_for_equation(question: str) -> bool:
+    return bool(re.search(r"\b(?:equation|eq\.|formula|objective|loss)\b", question, re.IGNORECASE))
 
 
 # =========================================================================== output

@@ -16,6 +16,7 @@ an index and two processes building at once cannot corrupt each other.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -177,6 +178,14 @@ class BM25Index:
                 return np.zeros(len(self.chunk_ids), dtype=bool)
             mask &= self.model.get_scores([token]) > 0
         return mask
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of an (already tokenized) token: log(1 + N / df); unseen tokens weigh most."""
+        n = len(self.chunk_ids)
+        if self.model is None or token not in self.model.vocab_dict:
+            return math.log(1 + n) if n else 0.0
+        df = int(np.count_nonzero(self.model.get_scores([token]) > 0))
+        return math.log(1 + n / max(1, df))
 
     def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[BM25Hit]:
         """Top n rows with a positive score; `allowed` is a boolean mask of rows that may be returned."""

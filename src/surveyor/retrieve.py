@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -37,6 +37,10 @@ DENSE_OVERFETCH = 1.5
 # One short query embeds fastest on one thread: fanning out costs more than it saves (10x more on a
 # busy 2-core machine), so the query embedding runs with this many torch threads.
 QUERY_THREADS = 1
+# A name found in more abstracts than this is a shared term (GPT-4, CLIP), not the name of one paper.
+NAMED_MAX_PAPERS = 2
+# Words that look like names in a question but name no paper.
+GENERIC_NAMES = frozenset("ai llm llms vlm vlms mllm mllms rl sft asr tts gpu gpus".split())
 
 
 @dataclass
@@ -149,6 +153,32 @@ class Retriever:
             return True
         return len(tokens) > 1 and bool((view.bm25.rows_with_all(tokens[1:]) & body).any())
 
+    def papers_named(self, terms: Iterable[str]) -> list[str]:
+        """Paper ids that the names in `terms` point at (DistilBERT, MindSearch, PPO, s1, InstructGPT), best first.
+
+        A term names a paper when it is a word of the paper's title or one of its title's initials
+        (Proximal Policy Optimization → PPO); failing that, when it occurs in the abstracts of at most
+        NAMED_MAX_PAPERS papers (InstructGPT). A name in many abstracts (GPT-4) names no paper. Papers
+        named by more terms, and by their titles, come first; at most NAMED_MAX_PAPERS are returned.
+        """
+        papers = self.view().papers
+        votes: dict[str, float] = {}
+        for term in dict.fromkeys(t.lower() for t in terms):
+            if len(term) < 2 or term in GENERIC_NAMES:
+                continue
+            named = [pid for pid, p in sorted(papers.items())
+                     if term in _title_words(p.meta.title) or term in _initials(p.meta.title)]
+            weight = 1.0
+            if not named:
+                pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
+                named = [pid for pid, p in sorted(papers.items()) if pattern.search((p.meta.abstract or "").lower())]
+                weight = 0.5
+            if len(named) <= NAMED_MAX_PAPERS:
+                for pid in named:
+                    votes[pid] = votes.get(pid, 0.0) + weight
+        ranked = sorted(votes, key=lambda pid: (-votes[pid], pid))
+        return ranked[:NAMED_MAX_PAPERS]
+
     # --- filters ----------------------------------------------------------------
     def resolve_papers(self, ids: Iterable[str]) -> list[str]:
         """Paper ids for arXiv ids or paper ids (version suffixes ignored); unknown ones are an InputError."""
@@ -192,7 +222,10 @@ class Retriever:
     # --- search -----------------------------------------------------------------
     def search(self, query: str, k: int | None = None, papers: Sequence[str] | None = None,
                years: tuple[int | None, int | None] | None = None, topic: str | None = None,
-               include_references: bool | None = None, mode: str = "hybrid") -> list[Passage]:
+               include_references: bool | None = None, mode: str = "hybrid",
+               focus: Sequence[str] = ()) -> list[Passage]:
+        """The top k passages for `query`. `focus`: paper ids the query names; their chunks get a third
+        vote in the fusion and room for k/2 passages each, so a question about one paper reads more of it."""
         if mode not in MODES:
             raise InputError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
         if not query or not query.strip():
@@ -230,10 +263,16 @@ class Retriever:
         else:
             ranked = rrf_fuse([[cid for cid, _ in dense], [cid for cid, _ in keyword]], cfg.rrf_k)
         ranked = [(cid, s) for cid, s in ranked if cid in view.rows]  # skip rows of a concurrent re-ingest
+        focus = set(focus)
+        if focus:
+            focused = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
+            ranked = rrf_fuse([[cid for cid, _ in ranked], focused], cfg.rrf_k)
 
         n_papers = len(allowed) if allowed is not None else len(view.paper_ids)
         cap = max(cfg.per_paper_max, math.ceil(k / max(1, n_papers)))  # one-paper filters still fill k
-        chosen = diversify(ranked, lambda cid: view.rows[cid].paper_id, k, cap)
+        focus_cap = max(cap, k // 2)
+        chosen = diversify(ranked, lambda cid: view.rows[cid].paper_id, k,
+                           lambda paper: focus_cap if paper in focus else cap)
 
         dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
         dense_score = dict(dense)
@@ -266,6 +305,18 @@ class Retriever:
                        dense_score=round(d_score, 6) if d_score is not None else None)
 
 
+def _title_words(title: str | None) -> set[str]:
+    """Lower-case words of a title, whole and split at ':' and '-' (s1: → s1, DeepSeek-R1 → deepseek-r1)."""
+    words = re.findall(r"[\w][\w.\-]*[\w]|\w", (title or "").lower())
+    return set(words) | {part for w in words for part in re.split(r"[-.]", w) if len(part) > 1}
+
+
+def _initials(title: str | None) -> set[str]:
+    """Initials of a title's capitalised words and their prefixes of 3+ letters, lower-case (ppo, ppoa)."""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w\-]*", title or "") if w[0].isupper()).lower()
+    return {initials[:n] for n in range(3, len(initials) + 1)}
+
+
 @contextmanager
 def _torch_threads(n: int):
     import torch
@@ -288,13 +339,15 @@ def rrf_fuse(rankings: Sequence[Sequence[str]], rrf_k: int) -> list[tuple[str, f
     return sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
 
 
-def diversify(ranked: Sequence[tuple[str, float]], paper_of, k: int, per_paper_max: int) -> list[tuple[str, float]]:
-    """The first k items of `ranked`, skipping any beyond `per_paper_max` from one paper."""
+def diversify(ranked: Sequence[tuple[str, float]], paper_of, k: int,
+              per_paper_max: int | Callable[[str], int]) -> list[tuple[str, float]]:
+    """The first k items of `ranked`, skipping any beyond `per_paper_max` (a number, or one per paper) from one paper."""
+    limit = per_paper_max if callable(per_paper_max) else (lambda _paper: per_paper_max)
     counts: dict[str, int] = {}
     out: list[tuple[str, float]] = []
     for cid, score in ranked:
         paper = paper_of(cid)
-        if counts.get(paper, 0) >= per_paper_max:
+        if counts.get(paper, 0) >= limit(paper):
             continue
         counts[paper] = counts.get(paper, 0) + 1
         out.append((cid, score))
