@@ -82,8 +82,8 @@ def assert_grounded(result, catalog: Catalog) -> None:
         if sentence.action in ("kept", "reassigned"):
             verdict = ask_module.supports(sentence.text, p, catalog, get_embedder(EmbeddingSettings()))
             assert verdict.supported, (sentence, verdict)
-        else:
-            assert sentence.action == "quoted" and match_key(sentence.quote) in match_key(sentence.text)
+        else:  # a quote, or the paper's equation shown with its verbatim introducing sentence
+            assert sentence.action in ("quoted", "equation") and match_key(sentence.quote) in match_key(sentence.text)
     for citation in result.citations:
         assert (citation.arxiv_id, citation.page) in retrieved
 
@@ -172,6 +172,9 @@ def test_llm_none_answers_ppo_with_verbatim_quotes(settings, retriever):
     assert PPO in {c.arxiv_id for c in result.citations}
     assert_grounded(result, retriever.catalog)
     assert f"[{PPO} p." in result.answer
+    # It asks for an equation: the paper's own, numbered, from the PDF.
+    equation = next(s for s in result.sentences if s.action == "equation")
+    assert "Eq. (7)" in equation.text and "min(" in equation.text and equation.passage.page == 3
 
 
 def test_embedded_model_answer_is_verified(settings, retriever, embedded_llm, short_answers):

@@ -12,7 +12,10 @@
       4. ground        code splits the reply into sentences; each one keeps its citation only if
                        verify.check_support accepts the cited passage, else moves to the retrieved
                        passage that supports it, else is replaced by the closest verbatim quote of
-                       the retrieved passages, else is dropped; nothing left → the extractive answer
+                       the retrieved pages, else is dropped; nothing left → the extractive answer.
+                       A paraphrase that lost numbers its quote states becomes the quote; one more
+                       quote is added when the sentences leave out a number, an equation or a part
+                       of the question (complement)
       5. cite          every citation's quote is checked verbatim on its page (verify.quote_in_page)
 
 The model never decides the output format: the answer text, tags, citations and
@@ -30,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .ask_equations import find_equation
 from .bm25_index import s_stem, tokenize
 from .catalog import Catalog
 from .corpus import require_papers
@@ -58,9 +62,9 @@ PROMPT_PASSAGES = 4
 # Per passage, at most this many characters (~220 tokens), cut to the sentences nearest the question;
 # most chunks (<= 200 word pieces) fit whole.
 PASSAGE_MAX_CHARS = 900
-# Three short sentences with tags fit; a longer reply is cut and its tail dropped.
+# The prompt asks for 3 short tagged sentences; a 4th is kept if the model writes one within the tokens.
 ANSWER_MAX_TOKENS = 100
-MAX_SENTENCES = 3
+MAX_SENTENCES = 4
 STOP = ["\nQuestion:", "\nPassages:", "\nPassage 1"]
 # A claim shorter than this many content words is filler ("See below."), not a sentence to cite.
 MIN_CLAIM_WORDS = 3
@@ -88,7 +92,7 @@ QUESTION_WORDS = frozenset("what which how why when where who whose does do did 
 CAPTION_PENALTY = 0.3
 _CAPTION = re.compile(r"^\s*(?:table|figure|fig\.)\s*\d+\s*[:.]", re.IGNORECASE)
 # A question that wants a quantity: a sentence with a number is more likely its answer.
-_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|large|long|big|fast|small|better|worse|often)\b|\b(?:number|score|"
+_ASKS_NUMBER = re.compile(r"\bhow (?!do\b|does\b|did\b|is\b|are\b|was\b|were\b|can\b|could\b|should\b|would\b|to\b)\w+|\b(?:number|score|"
                           r"accuracy|budget|size|rate|ratio|parameter|value|percentage|pass@\d|speed|latency|"
                           r"hours|days|gpus|tokens|layers|prompts)\b", re.IGNORECASE)
 # "... as shown in Eq. 1", "(7)" closing a display, "Equation 9": where an equation is named.
@@ -186,22 +190,39 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     grounded: list[Sentence] = []
     if llm is not None:
         raw = _write(llm, question, passages[:PROMPT_PASSAGES], embedder)
-        grounded = ground(raw, passages, retriever.catalog, embedder)
+        grounded = ground(raw, passages, retriever.catalog, embedder, idf=retriever.view().bm25.idf,
+                          question=question, page_texts=retriever.page_texts)
     kept = [s for s in grounded if s.action != "dropped"]
     weights = {t: retriever.view().bm25.idf(t) for t in question_terms(question)}
+    equation = _equation(question, kept, passages, settings, retriever.catalog, embedder, weights)
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
-        kept = extractive(question, passages, retriever.catalog, embedder, weights)
+        kept = equation + extractive(question, passages, retriever.catalog, embedder, weights,
+                                     limit=EXTRACTIVE_SENTENCES - len(equation), page_texts=retriever.page_texts)
         grounded += kept
     else:  # the model's answer may leave out a part of the question that one quote states
-        extra = complement(question, kept, passages, retriever.catalog, embedder, weights)
+        kept += equation
+        extra = complement(question, kept, passages, retriever.catalog, embedder, weights,
+                           page_texts=retriever.page_texts)
         kept += extra
-        grounded += extra
+        grounded += equation + extra
     timings["write_s"] = time.perf_counter() - started
     if not kept:
         return _abstention(passages, llm_name, timings, raw=raw, reason="no sentence could be supported")
     return Answer(answer=" ".join(s.text for s in kept), abstained=False,
                   citations=_citations(kept), sources=_sources(passages), llm=llm_name,
                   sentences=grounded, timings=timings, raw=raw)
+
+
+def _equation(question: str, kept: list[Sentence], passages: list[Passage], settings: Settings, catalog: Catalog,
+              embedder, weights: dict[str, float]) -> list[Sentence]:
+    """The paper's numbered equation, when the question asks for one and the written sentences name none."""
+    if not asks_for_equation(question) or _EQUATION_NUMBER.search(" ".join(strip_tags(s.text) for s in kept)):
+        return []
+    found = find_equation(question, passages, catalog, settings.home, embedder, weights)
+    if found is None:
+        return []
+    return [Sentence(found.render(), "equation", found.passage, found.quote,
+                     reasons=[f"eq. ({found.number}) from the PDF, score {found.score:.2f}"])]
 
 
 # =========================================================================== abstention
@@ -353,19 +374,20 @@ def supports(claim: str, p: Passage, catalog: Catalog, embedder) -> Verdict:
                          page_text=catalog.page_text(p.paper_id, p.page) or "")
 
 
-def ground(raw: str, passages: list[Passage], catalog: Catalog, embedder) -> list[Sentence]:
+def ground(raw: str, passages: list[Passage], catalog: Catalog, embedder, idf=None,
+           question: str = "", page_texts=None) -> list[Sentence]:
     """Each sentence of the model's reply, kept with a verified citation, re-cited, replaced by a quote, or dropped."""
     out: list[Sentence] = []
     seen_quotes: set[str] = set()
     for original in reply_sentences(raw):
         claim = strip_tags(original).strip()
         if len([s for s in out if s.action != "dropped"]) >= MAX_SENTENCES:
-            out.append(Sentence("", "dropped", original=original, reasons=["more than 3 sentences"]))
+            out.append(Sentence("", "dropped", original=original, reasons=[f"more than {MAX_SENTENCES} sentences"]))
             continue
         if len(content_words(claim)) < MIN_CLAIM_WORDS or is_instruction_like(claim):
             out.append(Sentence("", "dropped", original=original, reasons=["not a claim"]))
             continue
-        sentence = _ground_one(original, claim, passages, catalog, embedder)
+        sentence = _ground_one(original, claim, passages, catalog, embedder, idf, question, page_texts)
         if sentence.quote and sentence.quote in seen_quotes and sentence.action == "quoted":
             sentence = Sentence("", "dropped", original=original, reasons=["repeats an earlier quote"])
         if sentence.quote:
@@ -374,15 +396,16 @@ def ground(raw: str, passages: list[Passage], catalog: Catalog, embedder) -> lis
     return out
 
 
-def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Catalog, embedder) -> Sentence:
+def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Catalog, embedder, idf=None,
+                question: str = "", page_texts=None) -> Sentence:
     cited = cited_passages(original, passages)
     reasons: list[str] = []
     for p in cited:
         verdict = supports(claim, p, catalog, embedder)
         if verdict.supported:
-            quote = closest_quote(claim, quote_candidates([p], catalog), embedder)
+            quote = closest_quote(claim, quote_candidates([p], catalog, page_texts), embedder, idf=idf)
             if quote:
-                return Sentence(_render(claim, p), "kept", p, quote[0], original)
+                return _fuller(Sentence(_render(claim, p), "kept", p, quote[0], original), question)
         reasons += [f"{p.tag}: {r}" for r in verdict.reasons]
     if not cited:
         reasons.append("no tag of a retrieved passage")
@@ -391,45 +414,76 @@ def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Cat
     for p, verdict in ranked:
         if not verdict.supported:
             break
-        quote = closest_quote(claim, quote_candidates([p], catalog), embedder)
+        quote = closest_quote(claim, quote_candidates([p], catalog, page_texts), embedder, idf=idf)
         if quote:
-            return Sentence(_render(claim, p), "reassigned", p, quote[0], original, reasons)
+            return _fuller(Sentence(_render(claim, p), "reassigned", p, quote[0], original, reasons), question)
     # No passage supports the sentence as written: the verbatim quote closest to it takes its place.
-    quote = closest_quote(claim, quote_candidates(passages, catalog), embedder, cited=cited,
-                          min_similarity=REPLACE_MIN_SIMILARITY)
+    quote = closest_quote(claim, quote_candidates(passages, catalog, page_texts), embedder, cited=cited,
+                          min_similarity=REPLACE_MIN_SIMILARITY, idf=idf)
     if quote:
         return Sentence(_render_quote(quote[0], quote[1]), "quoted", quote[1], quote[0], original, reasons)
     return Sentence("", "dropped", None, None, original, reasons)
 
 
-def quote_candidates(passages: list[Passage], catalog: Catalog) -> list[tuple[str, Passage]]:
-    """(sentence, passage) for every quotable sentence of the passages that is verbatim on its page."""
-    out = []
+def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None) -> list[tuple[str, Passage]]:
+    """(sentence, passage) for every quotable sentence of the passages that is verbatim on its page.
+
+    page_texts (paper id, page → chunk texts): also the sentences of the other chunks of each passage's
+    page, once per page. A citation names a page, and the sentence that answers often sits in the
+    page's next chunk ("... remove questions that Qwen2.5-7B or Qwen2.5-32B can solve").
+    """
+    out: list[tuple[str, Passage]] = []
+    seen_pages: set[tuple[str, int]] = set()
     for p in passages:
         page = catalog.page_text(p.paper_id, p.page)
-        out += [(s, p) for s in quotable_sentences(p.text) if quote_in_page(s, page)]
+        texts = [p.text]
+        if page_texts is not None:
+            if (p.paper_id, p.page) in seen_pages:
+                continue
+            seen_pages.add((p.paper_id, p.page))
+            texts += [t for t in page_texts(p.paper_id, p.page) if t != p.text]
+        sentences = list(dict.fromkeys(x for t in texts for x in quotable_sentences(t)))
+        out += [(x, p) for x in sentences if quote_in_page(x, page)]
     short = [c for c in out if len(c[0]) <= MAX_QUOTE_CHARS]
     return short or out
 
 
 def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, cited: list[Passage] = (),
-                  min_similarity: float = -1.0) -> tuple[str, Passage] | None:
-    """The candidate closest to the claim: cosine, plus a bonus for carrying the claim's numbers and for
-    coming from a passage the claim cited. None when no candidate reaches `min_similarity` (cosine)."""
+                  min_similarity: float = -1.0, idf=None) -> tuple[str, Passage] | None:
+    """The candidate closest to the claim: cosine, plus a bonus for carrying the claim's numbers, for
+    coming from a passage the claim cited and, given `idf` (token → weight), for sharing the claim's
+    rare words ('UCT' says more than 'Language Agent Tree Search', which every page of the paper has).
+    None when no candidate reaches `min_similarity` (cosine)."""
     if not candidates:
         return None
     vectors = embed_cached(embedder, [claim] + [s for s, _ in candidates])
     cosine = vectors[1:] @ vectors[0]
     wanted = numbers_of(strip_tags(claim))
+    weights = {t: idf(t) for t in question_terms(strip_tags(claim))} if idf else {}
+    total = sum(weights.values()) or 1.0
     best, best_score = None, -np.inf
     for i, (sentence, p) in enumerate(candidates):
         if cosine[i] < min_similarity:
             continue
         numbers = len(wanted & numbers_of(sentence)) / len(wanted) if wanted else 0.0
-        score = cosine[i] + NUMBER_BONUS * numbers + (CITED_BONUS if p in cited else 0.0)
+        overlap = sum(weights[t] for t in set(tokenize(sentence)) & weights.keys()) / total if weights else 0.0
+        score = (cosine[i] + NUMBER_BONUS * numbers + (CITED_BONUS if p in cited else 0.0)
+                 + QUESTION_OVERLAP_WEIGHT * overlap)
         if score > best_score:  # first of equals: retrieval order decides ties
             best, best_score = (sentence, p), score
     return best
+
+
+def _fuller(sentence: Sentence, question: str) -> Sentence:
+    """A supported paraphrase that dropped numbers its own quote states ("approximately 90 hours" for
+    "8 16GB V100 GPUs for approximately 90 hours") gives way to the quote when the question asks for numbers."""
+    if not question or not asks_for_number(question) or not sentence.quote or len(sentence.quote) > MAX_QUOTE_CHARS:
+        return sentence
+    said, quoted = numbers_of(strip_tags(sentence.text)), numbers_of(sentence.quote)
+    if said and said < quoted:  # the quote says all it said, and more: it is the sentence it paraphrased
+        return Sentence(_render_quote(sentence.quote, sentence.passage), "quoted", sentence.passage, sentence.quote,
+                        sentence.original, sentence.reasons + ["its quote states numbers it left out"])
+    return sentence
 
 
 def _render(claim: str, p: Passage) -> str:
@@ -444,9 +498,10 @@ def _render_quote(quote: str, p: Passage) -> str:
 
 
 def extractive(question: str, passages: list[Passage], catalog: Catalog, embedder,
-               weights: dict[str, float] | None = None, limit: int = EXTRACTIVE_SENTENCES) -> list[Sentence]:
+               weights: dict[str, float] | None = None, limit: int = EXTRACTIVE_SENTENCES,
+               page_texts=None) -> list[Sentence]:
     """The verbatim sentences of the top passages that best answer the question, each with its tag."""
-    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog)
+    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
     order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit)
     return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
                      candidates[i][0], reasons=["extractive"]) for i in order]
@@ -490,21 +545,30 @@ def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str
 
 
 def complement(question: str, kept: list[Sentence], passages: list[Passage], catalog: Catalog, embedder,
-               weights: dict[str, float]) -> list[Sentence]:
+               weights: dict[str, float], page_texts=None) -> list[Sentence]:
     """The one quote that best answers what the written sentences leave out, when it adds a number or at
     least COMPLEMENT_MIN_TERMS of the question's term weight; else nothing. Small models drop numbers
     ("outperforms by large amounts") and the second half of two-part questions."""
-    candidates = [c for c in quote_candidates(passages[:EXTRACT_FROM], catalog)
+    candidates = [c for c in quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
                   if c[0] not in {s.quote for s in kept}]
     answer_text = " ".join(strip_tags(s.text) for s in kept)
     covered = set(tokenize(answer_text)) & weights.keys()
+    # What is missing decides where to look: an equation asked for and not numbered, or any number at all.
+    missing_equation = asks_for_equation(question) and not _EQUATION_NUMBER.search(answer_text)
+    missing_number = asks_for_number(question) and not numbers_of(answer_text)
+    if missing_equation:
+        candidates = [c for c in candidates if _EQUATION_NUMBER.search(c[0])] or candidates
+    elif missing_number:
+        candidates = [c for c in candidates if numbers_of(c[0])] or candidates
     order = rank_quotes(question, [c for c, _ in candidates], embedder, weights, limit=1, covered=covered)
     if not order:
         return []
     quote, passage = candidates[order[0]]
     new_terms = (set(tokenize(quote)) & weights.keys()) - covered
     new_numbers = numbers_of(quote) - numbers_of(answer_text) if asks_for_number(question) else set()
-    if not new_numbers and sum(weights[t] for t in new_terms) < COMPLEMENT_MIN_TERMS * (sum(weights.values()) or 1):
+    new_equation = missing_equation and bool(_EQUATION_NUMBER.search(quote))
+    if (not new_numbers and not new_equation
+            and sum(weights[t] for t in new_terms) < COMPLEMENT_MIN_TERMS * (sum(weights.values()) or 1)):
         return []
     return [Sentence(_render_quote(quote, passage), "quoted", passage, quote, reasons=["complements the answer"])]
 

@@ -82,6 +82,7 @@ class _CorpusView:
         self.row_paper = np.array([position.get(r.paper_id, len(self.paper_ids)) if r else len(self.paper_ids)
                                    for r in found], dtype=np.int64)
         self.row_is_ref = np.array([bool(r and r.kind == REFERENCES) for r in found], dtype=bool)
+        self.by_page: dict[tuple[str, int], list[str]] | None = None  # built on first use (ask's quotes)
 
     def allowed_rows(self, paper_ok: np.ndarray, include_references: bool) -> np.ndarray:
         mask = np.append(paper_ok, False)[self.row_paper]
@@ -152,6 +153,18 @@ class Retriever:
         if (view.bm25.rows_with_all(tokens[:1]) & body).any():
             return True
         return len(tokens) > 1 and bool((view.bm25.rows_with_all(tokens[1:]) & body).any())
+
+    def page_texts(self, paper_id: str, page: int) -> list[str]:
+        """Texts of the non-reference chunks of one page, in reading order (the page as the index cleaned it)."""
+        view = self.view()
+        if view.by_page is None:
+            by_page: dict[tuple[str, int], list[ChunkRow]] = {}
+            for row in view.rows.values():
+                if row.kind != REFERENCES:
+                    by_page.setdefault((row.paper_id, row.page), []).append(row)
+            view.by_page = {key: [r.text for r in sorted(rows, key=lambda r: r.ordinal)]
+                            for key, rows in by_page.items()}
+        return view.by_page.get((paper_id, page), [])
 
     def papers_named(self, terms: Iterable[str]) -> list[str]:
         """Paper ids that the names in `terms` point at (DistilBERT, MindSearch, PPO, s1, InstructGPT), best first.

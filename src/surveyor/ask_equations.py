@@ -1,0 +1,99 @@
+"""The paper's own numbered equation for a question that asks for one ("which equation defines it?").
+
+A small model rewrites formulas wrongly, and a formula split over PDF lines is rarely a
+quotable sentence. So when a question asks for an equation, ask.py takes it from the
+equation extractor (evidence/equations.py) instead: the numbered display equations on the
+retrieved pages of the top papers, scored against the question by their own text plus
+their section heading, the sentence that introduces them and the "where ..." sentence after them. The citation's
+quote is that introducing (or "where") sentence, verbatim on the page; the formula itself
+is shown as the extractor read it from the PDF.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+
+from .bm25_index import tokenize
+from .catalog import Catalog
+from .errors import PdfError
+from .retrieve import Passage
+from .textnorm import collapse, match_key
+from .verify import embed_cached, quote_in_page
+
+log = logging.getLogger(__name__)
+
+# Papers whose retrieved pages are searched for equations: the question is about one or two of them.
+EQUATION_PAPERS = 2
+# Term overlap with the question, added to the cosine (as in ask.rank_quotes).
+OVERLAP_WEIGHT = 0.6
+# Below this score no equation is about the question (dev: the asked-for equations score 0.5-1.2).
+MIN_SCORE = 0.4
+
+
+@dataclass
+class FoundEquation:
+    number: str
+    passage: Passage          # a retrieved passage on the equation's page: its tag is the citation
+    text: str                 # the formula as extracted from the PDF
+    quote: str                # the introducing or "where" sentence, verbatim on the page
+    where: str                # the "where ..." sentence, when the page has it verbatim
+    score: float
+
+    def render(self) -> str:
+        lead = self.quote if self.quote != self.where else ""
+        parts = [f"“{lead}”" if lead else "", f"Eq. ({self.number}): {self.text}",
+                 f"— “{self.where}”" if self.where else ""]
+        return " ".join(p for p in parts if p) + f" {self.passage.tag}"
+
+
+def find_equation(question: str, passages: list[Passage], catalog: Catalog, home: Path, embedder,
+                  weights: dict[str, float]) -> FoundEquation | None:
+    """The numbered equation on a retrieved page that best matches the question, or None."""
+    pages: dict[str, dict[int, Passage]] = {}
+    for p in passages:
+        if p.paper_id in pages or len(pages) < EQUATION_PAPERS:
+            pages.setdefault(p.paper_id, {}).setdefault(p.page, p)
+    found: list[FoundEquation] = []
+    described: list[str] = []
+    for paper_id, by_page in pages.items():
+        chunks = [c for c in catalog.chunks(paper_id) if c.page in by_page]
+        for eq in _equations(catalog, home, paper_id):
+            passage = by_page.get(eq.page)
+            if passage is None or not eq.number:
+                continue
+            page_text = catalog.page_text(paper_id, eq.page) or ""
+            intro, where = (collapse(eq.context.get(k) or "") for k in ("intro", "where"))
+            intro = intro if quote_in_page(intro, page_text) else ""
+            where = where if quote_in_page(where, page_text) else ""
+            if not (intro or where):
+                continue  # nothing on the page to quote for it
+            found.append(FoundEquation(eq.number, passage, collapse(eq.text), intro or where, where, 0.0))
+            # The section heading says what the equation is ("3 Clipped Surrogate Objective").
+            section = next((c.section for c in chunks if c.page == eq.page and (intro or where)
+                            and match_key(intro or where) in match_key(c.text)), "")
+            described.append(f"{section}. {intro} {collapse(eq.text)} {where}")
+    if not found:
+        return None
+    vectors = embed_cached(embedder, [question] + described)
+    cosine = vectors[1:] @ vectors[0]
+    total = sum(weights.values()) or 1.0
+    for i, eq in enumerate(found):
+        shared = set(tokenize(described[i])) & weights.keys()
+        eq.score = float(cosine[i]) + OVERLAP_WEIGHT * sum(weights[t] for t in shared) / total
+    best = max(found, key=lambda e: e.score)  # first of equals: reading order
+    return best if best.score >= MIN_SCORE else None
+
+
+def _equations(catalog: Catalog, home: Path, paper_id: str) -> list:
+    from .evidence.equations import extract_equations
+
+    record = catalog.paper(paper_id)
+    if record is None or not record.file:
+        return []
+    try:
+        return extract_equations(home / record.file)
+    except (PdfError, OSError) as exc:  # a PDF moved or damaged since ingest: no equations, not an error
+        log.warning("equations of %s unavailable: %s", paper_id, exc)
+        return []
