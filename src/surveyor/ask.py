@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,6 +86,7 @@ QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the co
 # A quote is added after the model's sentences when it brings a number they lack, or this share of the
 # question's (IDF-weighted) terms that they do not mention.
 COMPLEMENT_MIN_TERMS = 0.25
+CONTINUATION_BONUS = 0.15
 # Words of a question's form, not its subject: they say nothing about which sentence answers it.
 QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much use used make made up give "
                            "gave given built end keep try tries during before after compared compare get".split())
@@ -508,7 +510,8 @@ def extractive(question: str, passages: list[Passage], catalog: Catalog, embedde
 
 
 def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str, float] | None = None,
-                limit: int = EXTRACTIVE_SENTENCES, covered: set[str] = frozenset()) -> list[int]:
+                limit: int = EXTRACTIVE_SENTENCES, covered: set[str] = frozenset(),
+                boost: Sequence[float] | None = None) -> list[int]:
     """Indices of the sentences that answer the question best, greedily covering its parts.
 
     A sentence scores its cosine to the question, plus the weighted share of the question's terms it
@@ -524,6 +527,8 @@ def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str
     base = vectors[1:] @ vectors[0]
     terms = [set(tokenize(s)) & weights.keys() for s in sentences]
     bonus = -CAPTION_PENALTY * np.array([bool(_CAPTION.match(s)) for s in sentences])
+    if boost is not None:
+        bonus += np.asarray(boost, dtype=float)
     if asks_for_number(question):
         bonus += NUMBER_BONUS * np.array([bool(numbers_of(strip_tags(s))) for s in sentences])
     if asks_for_equation(question):
@@ -549,18 +554,24 @@ def complement(question: str, kept: list[Sentence], passages: list[Passage], cat
     """The one quote that best answers what the written sentences leave out, when it adds a number or at
     least COMPLEMENT_MIN_TERMS of the question's term weight; else nothing. Small models drop numbers
     ("outperforms by large amounts") and the second half of two-part questions."""
-    candidates = [c for c in quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
-                  if c[0] not in {s.quote for s in kept}]
+    pool = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
+    candidates = pool
     answer_text = " ".join(strip_tags(s.text) for s in kept)
-    covered = set(tokenize(answer_text)) & weights.keys()
-    # What is missing decides where to look: an equation asked for and not numbered, or any number at all.
+    # What the answer covers is what its evidence states: a model that echoes the question's words
+    # ("The reward signals used to train ... were") has not answered them.
+    covered = set(tokenize(" ".join(s.quote or "" for s in kept))) & weights.keys()
+    # What is missing decides where to look: an equation asked for and not numbered, numbers not yet given.
     missing_equation = asks_for_equation(question) and not _EQUATION_NUMBER.search(answer_text)
-    missing_number = asks_for_number(question) and not numbers_of(answer_text)
     if missing_equation:
         candidates = [c for c in candidates if _EQUATION_NUMBER.search(c[0])] or candidates
-    elif missing_number:
-        candidates = [c for c in candidates if numbers_of(c[0])] or candidates
-    order = rank_quotes(question, [c for c, _ in candidates], embedder, weights, limit=1, covered=covered)
+    elif asks_for_number(question):
+        candidates = [c for c in candidates if numbers_of(c[0]) - numbers_of(answer_text)] or candidates
+    # The sentence right after a quote the answer rests on continues its thought ("... 0.06. As the
+    # embeddings are computed at each layer, they become more similar ... (cos=0.93)").
+    follows = {b[0] for a, b in zip(pool, pool[1:]) if a[0] in {s.quote for s in kept} and a[1].page == b[1].page}
+    candidates = [c for c in candidates if c[0] not in {s.quote for s in kept}]
+    boost = [CONTINUATION_BONUS if c[0] in follows else 0.0 for c in candidates]
+    order = rank_quotes(question, [c for c, _ in candidates], embedder, weights, limit=1, covered=covered, boost=boost)
     if not order:
         return []
     quote, passage = candidates[order[0]]
