@@ -42,7 +42,7 @@ from .embedder import get_embedder
 from .errors import InputError, LLMError
 from .retrieve import Passage, Retriever
 from .settings import Settings
-from .textnorm import collapse, content_words, split_sentences
+from .textnorm import collapse, content_words, numbers_in, split_sentences
 from .verify import (
     Verdict, acronym, check_support, embed_cached, is_instruction_like, name_words, numbers_of,
     quotable_sentences, quote_in_page, strip_control, strip_tags,
@@ -77,16 +77,26 @@ REPLACE_MIN_SIMILARITY = 0.5
 NUMBER_BONUS = 0.15
 CITED_BONUS = 0.05
 
+# A long "sentence" with this many numbers is a flattened table; its rows become quotes of their own.
+TABLE_MIN_NUMBERS = 6
+TABLE_ROW_MIN_CHARS = 12
+_TABLE_ROW_BREAK = re.compile(r"(?<=\d)\s+(?=[A-Z][A-Za-z])")
+
 # --- the extractive answer (--llm none, and the fallback) ------------------------------------------
 EXTRACT_FROM = 6               # passages searched for quotes
 EXTRACTIVE_SENTENCES = 3       # quotes in the answer
 EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share of the best
 MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
 QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
+RANK_EMBED_MAX = 40            # candidate quotes embedded per ranking, the lexically best
 # A quote is added after the model's sentences when it brings a number they lack, or this share of the
 # question's (IDF-weighted) terms that they do not mention.
 COMPLEMENT_MIN_TERMS = 0.25
 CONTINUATION_BONUS = 0.15
+# A number right after one of the question's names (within this many words) is likely the asked value.
+NAMED_NUMBER_BONUS = 0.3
+NAME_WINDOW = 3
+_NUMBER_TOKEN = re.compile(r"[-−]?\d+(?:[.,]\d+)*%?")
 # Words of a question's form, not its subject: they say nothing about which sentence answers it.
 QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much use used make made up give "
                            "gave given built end keep try tries during before after compared compare get".split())
@@ -220,7 +230,7 @@ def _equation(question: str, kept: list[Sentence], passages: list[Passage], sett
     """The paper's numbered equation, when the question asks for one and the written sentences name none."""
     if not asks_for_equation(question) or _EQUATION_NUMBER.search(" ".join(strip_tags(s.text) for s in kept)):
         return []
-    found = find_equation(question, passages, catalog, settings.home, embedder, weights)
+    found = find_equation(question, passages, catalog, settings, embedder, weights)
     if found is None:
         return []
     return [Sentence(found.render(), "equation", found.passage, found.quote,
@@ -427,7 +437,8 @@ def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Cat
     return Sentence("", "dropped", None, None, original, reasons)
 
 
-def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None) -> list[tuple[str, Passage]]:
+def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None,
+                     table_rows: bool = False) -> list[tuple[str, Passage]]:
     """(sentence, passage) for every quotable sentence of the passages that is verbatim on its page.
 
     page_texts (paper id, page → chunk texts): also the sentences of the other chunks of each passage's
@@ -445,9 +456,26 @@ def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None)
             seen_pages.add((p.paper_id, p.page))
             texts += [t for t in page_texts(p.paper_id, p.page) if t != p.text]
         sentences = list(dict.fromkeys(x for t in texts for x in quotable_sentences(t)))
+        if table_rows:  # a flattened table gives way to its rows
+            rows = {x: table_row_quotes(x) for x in sentences}
+            sentences = list(dict.fromkeys(r for x in sentences for r in (rows[x] or [x])))
         out += [(x, p) for x in sentences if quote_in_page(x, page)]
     short = [c for c in out if len(c[0]) <= MAX_QUOTE_CHARS]
     return short or out
+
+
+def table_row_quotes(text: str) -> list[str]:
+    """The rows of a table that PDF text flattened into one long "sentence", as short verbatim quotes.
+
+    "... Reflexion (Shinn et al., 2023) GPT-3.5 68.1 LATS (ours) GPT-3.5 83.8 ..." → "LATS (ours) GPT-3.5 83.8":
+    a row ends at a number and the next starts with a capital. Offered only for questions that ask
+    for a number: tables answer them, and a whole flattened table is no quote of any one fact.
+    """
+    if len(numbers_in(text)) < TABLE_MIN_NUMBERS:
+        return []
+    rows = [r.strip(" ,;") for r in _TABLE_ROW_BREAK.split(text)]
+    return [r for r in rows if TABLE_ROW_MIN_CHARS <= len(r) <= MAX_QUOTE_CHARS and numbers_in(r)
+            and re.search(r"[A-Za-z]{2}", r)]
 
 
 def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, cited: list[Passage] = (),
@@ -458,21 +486,25 @@ def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, c
     None when no candidate reaches `min_similarity` (cosine)."""
     if not candidates:
         return None
-    vectors = embed_cached(embedder, [claim] + [s for s, _ in candidates])
-    cosine = vectors[1:] @ vectors[0]
     wanted = numbers_of(strip_tags(claim))
-    weights = {t: idf(t) for t in question_terms(strip_tags(claim))} if idf else {}
+    terms = question_terms(strip_tags(claim))
+    weights = {t: idf(t) for t in terms} if idf else {t: 1.0 for t in terms}
     total = sum(weights.values()) or 1.0
+    overlap = [sum(weights[t] for t in set(tokenize(sentence)) & weights.keys()) / total for sentence, _ in candidates]
+    lexical = [NUMBER_BONUS * (len(wanted & numbers_of(sentence)) / len(wanted) if wanted else 0.0)
+               + (CITED_BONUS if p in cited else 0.0) + (QUESTION_OVERLAP_WEIGHT * overlap[i] if idf else 0.0)
+               for i, (sentence, p) in enumerate(candidates)]
+    # Only the candidates sharing most of the claim's words are embedded (see rank_quotes).
+    shortlist = sorted(sorted(range(len(candidates)), key=lambda i: -(overlap[i] + lexical[i]))[:RANK_EMBED_MAX])
+    vectors = embed_cached(embedder, [claim] + [candidates[i][0] for i in shortlist])
+    cosine = dict(zip(shortlist, vectors[1:] @ vectors[0]))
     best, best_score = None, -np.inf
-    for i, (sentence, p) in enumerate(candidates):
+    for i in shortlist:
         if cosine[i] < min_similarity:
             continue
-        numbers = len(wanted & numbers_of(sentence)) / len(wanted) if wanted else 0.0
-        overlap = sum(weights[t] for t in set(tokenize(sentence)) & weights.keys()) / total if weights else 0.0
-        score = (cosine[i] + NUMBER_BONUS * numbers + (CITED_BONUS if p in cited else 0.0)
-                 + QUESTION_OVERLAP_WEIGHT * overlap)
+        score = cosine[i] + lexical[i]
         if score > best_score:  # first of equals: retrieval order decides ties
-            best, best_score = (sentence, p), score
+            best, best_score = candidates[i], score
     return best
 
 
@@ -503,7 +535,7 @@ def extractive(question: str, passages: list[Passage], catalog: Catalog, embedde
                weights: dict[str, float] | None = None, limit: int = EXTRACTIVE_SENTENCES,
                page_texts=None) -> list[Sentence]:
     """The verbatim sentences of the top passages that best answer the question, each with its tag."""
-    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
+    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_number(question))
     order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit)
     return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
                      candidates[i][0], reasons=["extractive"]) for i in order]
@@ -523,8 +555,6 @@ def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str
         return []
     weights = weights if weights is not None else {t: 1.0 for t in question_terms(question)}
     total = sum(weights.values()) or 1.0
-    vectors = embed_cached(embedder, [question] + sentences)
-    base = vectors[1:] @ vectors[0]
     terms = [set(tokenize(s)) & weights.keys() for s in sentences]
     bonus = -CAPTION_PENALTY * np.array([bool(_CAPTION.match(s)) for s in sentences])
     if boost is not None:
@@ -533,8 +563,15 @@ def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str
         bonus += NUMBER_BONUS * np.array([bool(numbers_of(strip_tags(s))) for s in sentences])
     if asks_for_equation(question):
         bonus += NUMBER_BONUS * np.array([bool(_EQUATION_NUMBER.search(s)) for s in sentences])
-    alone = base + bonus + QUESTION_OVERLAP_WEIGHT * np.array([sum(weights[t] for t in ts) / total for ts in terms])
+    lexical = bonus + QUESTION_OVERLAP_WEIGHT * np.array([sum(weights[t] for t in ts) / total for ts in terms])
+    # Embedding is the cost (~0.4 ms per word piece on 2 cores): only the lexically best are embedded.
+    shortlist = sorted(sorted(range(len(sentences)), key=lambda i: -lexical[i])[:RANK_EMBED_MAX])
+    base = np.full(len(sentences), -np.inf)
+    vectors = embed_cached(embedder, [question] + [sentences[i] for i in shortlist])
+    base[shortlist] = vectors[1:] @ vectors[0]
+    alone = base + lexical
     floor = EXTRACTIVE_RELATIVE * float(alone.max())
+    floor = max(floor, -1e9)  # sentences left out of the shortlist never pass
     covered = set(covered)
     chosen: list[int] = []
     while len(chosen) < limit:
@@ -554,7 +591,7 @@ def complement(question: str, kept: list[Sentence], passages: list[Passage], cat
     """The one quote that best answers what the written sentences leave out, when it adds a number or at
     least COMPLEMENT_MIN_TERMS of the question's term weight; else nothing. Small models drop numbers
     ("outperforms by large amounts") and the second half of two-part questions."""
-    pool = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts)
+    pool = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_number(question))
     candidates = pool
     answer_text = " ".join(strip_tags(s.text) for s in kept)
     # What the answer covers is what its evidence states: a model that echoes the question's words
@@ -570,7 +607,12 @@ def complement(question: str, kept: list[Sentence], passages: list[Passage], cat
     # embeddings are computed at each layer, they become more similar ... (cos=0.93)").
     follows = {b[0] for a, b in zip(pool, pool[1:]) if a[0] in {s.quote for s in kept} and a[1].page == b[1].page}
     candidates = [c for c in candidates if c[0] not in {s.quote for s in kept}]
-    boost = [CONTINUATION_BONUS if c[0] in follows else 0.0 for c in candidates]
+    given = numbers_of(answer_text)
+    names = {t for n in name_words(question) for t in tokenize(n)}
+    boost = [(CONTINUATION_BONUS if c[0] in follows else 0.0)
+             + (NAMED_NUMBER_BONUS * min(2, len(names & set(tokenize(c[0])))) / 2
+                if asks_for_number(question) and _number_after_name(c[0], names, given) else 0.0)
+             for c in candidates]
     order = rank_quotes(question, [c for c, _ in candidates], embedder, weights, limit=1, covered=covered, boost=boost)
     if not order:
         return []
@@ -582,6 +624,18 @@ def complement(question: str, kept: list[Sentence], passages: list[Passage], cat
             and sum(weights[t] for t in new_terms) < COMPLEMENT_MIN_TERMS * (sum(weights.values()) or 1)):
         return []
     return [Sentence(_render_quote(quote, passage), "quoted", passage, quote, reasons=["complements the answer"])]
+
+
+def _number_after_name(text: str, names: set[str], given: set[str]) -> bool:
+    """A number not yet given that follows one of the question's names closely ("GPT-3.5 83.8"):
+    in a table row or a results sentence, that is the value the question asks about."""
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        value = token.strip("(),;:")
+        if (_NUMBER_TOKEN.fullmatch(value) and numbers_of(value) - given
+                and any(set(tokenize(t)) & names for t in tokens[max(0, i - NAME_WINDOW):i])):
+            return True
+    return False
 
 
 def question_terms(question: str) -> list[str]:

@@ -10,15 +10,18 @@ is shown as the extractor read it from the PDF.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 
 from .bm25_index import tokenize
 from .catalog import Catalog
 from .errors import PdfError
+from .identity import safe_key
 from .retrieve import Passage
+from .settings import Settings
 from .textnorm import collapse, match_key
 from .verify import embed_cached, quote_in_page
 
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 EQUATION_PAPERS = 2
 # Term overlap with the question, added to the cosine (as in ask.rank_quotes).
 OVERLAP_WEIGHT = 0.6
+EMBED_MAX = 8
+CACHE_VERSION = "1"       # bump when the extractor's output changes: cached equations are then re-extracted             # equations embedded per question, those sharing most of its words
 # Below this score no equation is about the question (dev: the asked-for equations score 0.5-1.2).
 MIN_SCORE = 0.4
 
@@ -48,7 +53,7 @@ class FoundEquation:
         return " ".join(p for p in parts if p) + f" {self.passage.tag}"
 
 
-def find_equation(question: str, passages: list[Passage], catalog: Catalog, home: Path, embedder,
+def find_equation(question: str, passages: list[Passage], catalog: Catalog, settings: Settings, embedder,
                   weights: dict[str, float]) -> FoundEquation | None:
     """The numbered equation on a retrieved page that best matches the question, or None."""
     pages: dict[str, dict[int, Passage]] = {}
@@ -59,41 +64,58 @@ def find_equation(question: str, passages: list[Passage], catalog: Catalog, home
     described: list[str] = []
     for paper_id, by_page in pages.items():
         chunks = [c for c in catalog.chunks(paper_id) if c.page in by_page]
-        for eq in _equations(catalog, home, paper_id):
-            passage = by_page.get(eq.page)
-            if passage is None or not eq.number:
+        for eq in _equations(catalog, settings, paper_id):
+            passage = by_page.get(eq["page"])
+            if passage is None or not eq["number"]:
                 continue
-            page_text = catalog.page_text(paper_id, eq.page) or ""
-            intro, where = (collapse(eq.context.get(k) or "") for k in ("intro", "where"))
+            page_text = catalog.page_text(paper_id, eq["page"]) or ""
+            intro, where = (collapse(eq["context"].get(k) or "") for k in ("intro", "where"))
             intro = intro if quote_in_page(intro, page_text) else ""
             where = where if quote_in_page(where, page_text) else ""
             if not (intro or where):
                 continue  # nothing on the page to quote for it
-            found.append(FoundEquation(eq.number, passage, collapse(eq.text), intro or where, where, 0.0))
+            found.append(FoundEquation(eq["number"], passage, collapse(eq["text"]), intro or where, where, 0.0))
             # The section heading says what the equation is ("3 Clipped Surrogate Objective").
-            section = next((c.section for c in chunks if c.page == eq.page and (intro or where)
+            section = next((c.section for c in chunks if c.page == eq["page"] and (intro or where)
                             and match_key(intro or where) in match_key(c.text)), "")
-            described.append(f"{section}. {intro} {collapse(eq.text)} {where}")
+            described.append(f"{section}. {intro} {collapse(eq['text'])} {where}")
     if not found:
         return None
-    vectors = embed_cached(embedder, [question] + described)
-    cosine = vectors[1:] @ vectors[0]
     total = sum(weights.values()) or 1.0
-    for i, eq in enumerate(found):
-        shared = set(tokenize(described[i])) & weights.keys()
-        eq.score = float(cosine[i]) + OVERLAP_WEIGHT * sum(weights[t] for t in shared) / total
-    best = max(found, key=lambda e: e.score)  # first of equals: reading order
+    overlap = [OVERLAP_WEIGHT * sum(weights[t] for t in set(tokenize(d)) & weights.keys()) / total for d in described]
+    # Embedding costs: only the equations whose context shares most of the question's words are embedded.
+    shortlist = sorted(sorted(range(len(found)), key=lambda i: -overlap[i])[:EMBED_MAX])
+    vectors = embed_cached(embedder, [question] + [described[i] for i in shortlist])
+    for i, cosine in zip(shortlist, vectors[1:] @ vectors[0]):
+        found[i].score = float(cosine) + overlap[i]
+    best = max((found[i] for i in shortlist), key=lambda e: e.score)  # first of equals: reading order
     return best if best.score >= MIN_SCORE else None
 
 
-def _equations(catalog: Catalog, home: Path, paper_id: str) -> list:
-    from .evidence.equations import extract_equations
-
+def _equations(catalog: Catalog, settings: Settings, paper_id: str) -> list[dict]:
+    """The paper's display equations as dicts (number, page, text, context): from the cache, or extracted
+    once and cached beside the index by PDF hash (extraction takes 0.2-0.5 s; a question has 2 s)."""
     record = catalog.paper(paper_id)
     if record is None or not record.file:
         return []
+    cache = settings.index_dir / "equations" / f"{safe_key(paper_id)}.{CACHE_VERSION}.{record.sha256[:12]}.json"
     try:
-        return extract_equations(home / record.file)
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    from .evidence.equations import extract_equations
+
+    try:
+        found = [{"number": e.number, "page": e.page, "text": e.text, "context": dict(e.context)}
+                 for e in extract_equations(settings.home / record.file)]
     except (PdfError, OSError) as exc:  # a PDF moved or damaged since ingest: no equations, not an error
         log.warning("equations of %s unavailable: %s", paper_id, exc)
         return []
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, cache)  # whole or absent, even if interrupted
+    except OSError:  # a read-only home still answers; it extracts again next time
+        pass
+    return found

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .pdfparse import ParsedPdf
 from .textnorm import split_sentences
+
+if TYPE_CHECKING:  # a type only: retrieval imports CHUNKER_VERSION without loading PyMuPDF
+    from .pdfparse import ParsedPdf
 
 CHUNKER_VERSION = "1"
 SECTION_LABEL_CHARS = 80

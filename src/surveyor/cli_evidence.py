@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .evidence.cards import QUOTE_FIELDS, EvidenceCard, assets_dir, get_card, open_catalog, require_paper
+# evidence.cards (and PyMuPDF under it) is imported inside the commands: `surveyor ask` must not pay for it.
 
 _WIDTH = 100
 
@@ -25,6 +25,8 @@ def _with_absolute_images(rows: list[dict], folder: Path) -> list[dict]:
 
 def _paper_pdf(state, arxiv_id: str) -> tuple[str, Path, Path]:
     """(paper id, PDF path, assets folder) of a paper in the corpus; InputError otherwise."""
+    from .evidence.cards import assets_dir, open_catalog, require_paper
+
     settings = state.settings()
     catalog = open_catalog(settings, arxiv_id)
     try:
@@ -39,7 +41,9 @@ def _one_line(text: str, limit: int = 90) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _print_card(card: EvidenceCard, folder: Path) -> None:
+def _print_card(card, folder: Path) -> None:
+    from .evidence.cards import QUOTE_FIELDS
+
     typer.echo(f"{card.paper_id}  {card.title}  ({(card.published or '????')[:10]})")
     if card.note:
         typer.echo(f"note: {card.note}")
@@ -121,6 +125,8 @@ def register(app: typer.Typer, state) -> None:
              as_json: bool = typer.Option(False, "--json", help="Print the card as JSON")) -> None:
         """The paper's evidence card: challenges, innovations, key equations, datasets, metrics, ... as quotes."""
         settings = state.settings()
+        from .evidence.cards import assets_dir, get_card
+
         evidence = get_card(settings, arxiv_id)
         folder = assets_dir(settings, evidence.paper_id)
         if as_json:

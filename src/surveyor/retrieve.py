@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -332,8 +333,11 @@ def _initials(title: str | None) -> set[str]:
 
 @contextmanager
 def _torch_threads(n: int):
-    import torch
-
+    """Torch's thread count set to n for the block; nothing to do where torch is not loaded (numpy engine)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
