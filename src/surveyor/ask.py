@@ -89,9 +89,10 @@ EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share o
 MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
 QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
 RANK_EMBED_MAX = 40            # candidate quotes embedded per ranking, the lexically best
-# A quote is added after the model's sentences when it brings a number they lack, or this share of the
-# question's (IDF-weighted) terms that they do not mention.
-COMPLEMENT_MIN_TERMS = 0.25
+# A quote is added after the model's sentences when it brings a number they lack, or at least this share
+# of the question's (IDF-weighted) terms that their evidence does not state: one rare word is enough,
+# since a small model often answers one half of a two-part question.
+COMPLEMENT_MIN_TERMS = 0.05
 CONTINUATION_BONUS = 0.15
 # A number right after one of the question's names (within this many words) is likely the asked value.
 NAMED_NUMBER_BONUS = 0.3
