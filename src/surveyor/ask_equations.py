@@ -10,22 +10,16 @@ is shown as the extractor read it from the PDF.
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
 from dataclasses import dataclass
 
 
 from .bm25_index import tokenize
 from .catalog import Catalog
-from .errors import PdfError
-from .identity import safe_key
+from .evidence.equation_cache import paper_equations
 from .retrieve import Passage
 from .settings import Settings
 from .textnorm import collapse, match_key
 from .verify import embed_cached, quote_in_page
-
-log = logging.getLogger(__name__)
 
 # Papers whose retrieved pages are searched for equations: the question is about one or two of them.
 EQUATION_PAPERS = 2
@@ -64,7 +58,8 @@ def find_equation(question: str, passages: list[Passage], catalog: Catalog, sett
     described: list[str] = []
     for paper_id, by_page in pages.items():
         chunks = [c for c in catalog.chunks(paper_id) if c.page in by_page]
-        for eq in _equations(catalog, settings, paper_id):
+        record = catalog.paper(paper_id)
+        for eq in paper_equations(settings, record) if record else []:
             passage = by_page.get(eq["page"])
             if passage is None or not eq["number"]:
                 continue
@@ -90,32 +85,3 @@ def find_equation(question: str, passages: list[Passage], catalog: Catalog, sett
         found[i].score = float(cosine) + overlap[i]
     best = max((found[i] for i in shortlist), key=lambda e: e.score)  # first of equals: reading order
     return best if best.score >= MIN_SCORE else None
-
-
-def _equations(catalog: Catalog, settings: Settings, paper_id: str) -> list[dict]:
-    """The paper's display equations as dicts (number, page, text, context): from the cache, or extracted
-    once and cached beside the index by PDF hash (extraction takes 0.2-0.5 s; a question has 2 s)."""
-    record = catalog.paper(paper_id)
-    if record is None or not record.file:
-        return []
-    cache = settings.index_dir / "equations" / f"{safe_key(paper_id)}.{CACHE_VERSION}.{record.sha256[:12]}.json"
-    try:
-        return json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    from .evidence.equations import extract_equations
-
-    try:
-        found = [{"number": e.number, "page": e.page, "text": e.text, "context": dict(e.context)}
-                 for e in extract_equations(settings.home / record.file)]
-    except (PdfError, OSError) as exc:  # a PDF moved or damaged since ingest: no equations, not an error
-        log.warning("equations of %s unavailable: %s", paper_id, exc)
-        return []
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, cache)  # whole or absent, even if interrupted
-    except OSError:  # a read-only home still answers; it extracts again next time
-        pass
-    return found
