@@ -25,7 +25,6 @@ from .catalog import Catalog, ChunkRow, PaperRecord
 from .chunking import chunk_paper, embedding_text
 from .embedder import get_embedder
 from .errors import IndexBusy, PdfError, SurveyorError
-from .evidence.equation_cache import paper_equations
 from .identity import file_sha256, id_from_filename, safe_key
 from .metadata import PaperMeta, normalize_published, read_metadata_jsonl
 from .pdfparse import ParsedPdf, parse_pdf
@@ -318,8 +317,6 @@ class Ingestor:
             store.delete(stale)
         if existing and existing.file != record.file:
             (self.settings.home / existing.file).unlink(missing_ok=True)
-        if c.parsed.has_text:  # step 5, a cache only: `surveyor ask` then shows equations without parsing
-            paper_equations(self.settings, record)
         report.changed_ids.append(c.paper_id)
         if existing:
             report.updated += 1

@@ -1,9 +1,10 @@
 """Every display equation of a paper, extracted once per PDF and kept beside the index.
 
 `surveyor ask` shows a paper's own equation when a question asks for one, within a 2 s
-budget; extraction takes 0.2-0.5 s per PDF. Ingest fills this cache as each paper
-commits, and a miss extracts and fills it then. Files are keyed by the PDF's hash and
-written whole (temp file + rename), so an interrupted write leaves nothing half-read.
+budget; extraction takes 0.2-0.5 s per PDF, so the first question on a paper extracts and
+fills the cache and later ones read it. (Filling it at ingest instead costs ~0.3 s per
+paper, which pushed ingest past 1.18x embed-only time.) Files are keyed by the PDF's hash
+and written whole (temp file + rename), so an interrupted write leaves nothing half-read.
 """
 from __future__ import annotations
 
