@@ -7,7 +7,8 @@ HOME must be an ingested home holding the full corpus (see bench/retrieval.py or
 
 Per backend, over dev_qa.jsonl:
   gold paper      answerable questions whose gold paper is among the cited or source papers (target >= 90%)
-  answer keys     answerable questions whose answer contains every answer_key, case-insensitive (>= 80%)
+  answer keys     answerable questions whose answer contains every answer_key, case-insensitive
+                  (>= 80% with the embedded model; reported for none)
   abstain         unanswerable questions answered with an abstention (>= 2 of 3)
   verbatim        citations whose quote is on its page and whose page was retrieved (100%)
   seconds         median wall time per question, warm (embedded target <= 30 s, none <= 2 s)
@@ -97,7 +98,9 @@ def main() -> None:
     for spec, r in summary.items():
         print(f"{spec:<10} {r['gold']:>10.0%} {r['keys']:>6.0%} {r['abstain_n']:>8} "
               f"{r['verbatim']:>8.0%}  {r['median_s']:>8.1f} {r['max_s']:>6.1f}   ({r['citations']} citations)")
-    met = all(r["gold"] >= TARGETS["gold"] and r["keys"] >= TARGETS["keys"] and r["abstain"] >= TARGETS["abstain"]
+    # The answer-key bar is the embedded model's; --llm none's keys are reported, not judged.
+    met = all(r["gold"] >= TARGETS["gold"] and (spec == "none" or r["keys"] >= TARGETS["keys"])
+              and r["abstain"] >= TARGETS["abstain"]
               and r["verbatim"] >= TARGETS["verbatim"] and r["median_s"] <= MEDIAN_TARGET_S.get(spec, 30.0)
               for spec, r in summary.items())
     print(f"targets: {'met' if met else 'NOT met'}")

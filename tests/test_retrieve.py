@@ -14,6 +14,7 @@ import pytest
 from surveyor.bm25_index import BM25Index, index_key, tokenize
 from surveyor.catalog import Catalog
 from surveyor.errors import InputError
+from surveyor import retrieve
 from surveyor.retrieve import Retriever, diversify, rrf_fuse
 from surveyor.settings import load_settings
 from surveyor.topic_match import papers_in_topic
@@ -219,3 +220,28 @@ def test_focus_gives_the_named_paper_the_top_and_more_room(retriever):
     assert focused[0].paper_id in distilbert
     assert count(focused) >= count(plain)
     assert count(plain) <= retriever.settings.retrieval.per_paper_max < count(focused) <= 8 // 2
+
+
+def test_a_plain_word_names_the_paper_that_declares_it(retriever):
+    naming = retriever.naming([], ["Distilbert"])  # "... a smaller general-purpose model, called DistilBERT"
+    assert [retriever.view().papers[p].arxiv_id for p in naming] == ["1910.01108"]
+    assert list(naming.values()) == [["distilbert"]]          # its own name: left out of its inner ranking
+    assert list(retriever.naming(["InstructGPT"]).values()) == [[]]  # named by its abstract: subject matter
+    assert retriever.naming([], ["Transformer"]) == {}        # used by many, declared by none
+
+
+def test_focused_slots_follow_the_question_without_the_papers_name(retriever):
+    question = "What reward signals were used to train DeepSeek-R1-Zero?"
+    naming = retriever.naming(["DeepSeek-R1-Zero"])
+    assert naming
+    focused = retriever.search(question, k=8, focus=list(naming),
+                               focus_names=[t for terms in naming.values() for t in terms])
+    own = [p for p in focused if p.paper_id in naming]
+    assert 2 <= len(own) <= 4
+    assert any(p.arxiv_id == "2501.12948" and p.page == 6 for p in own[:2])  # the rule-based reward system
+
+
+def test_interleave_and_query_without_words():
+    assert retrieve._interleave(["a", "b", "c"], ["b", "d"]) == ["a", "b", "d", "c"]
+    assert retrieve._without_words("How does Whisper compute its features?", ["whisper"]) == \
+        "How does compute its features?"

@@ -35,14 +35,16 @@ from typing import Any
 import numpy as np
 
 from .ask_equations import find_equation
+from .ask_tables import extreme_row, superlative, table_row_quotes
 from .bm25_index import s_stem, tokenize
 from .catalog import Catalog
 from .corpus import require_papers
 from .embedder import get_embedder
+from .enumerations import following_items, opens_list
 from .errors import InputError, LLMError
 from .retrieve import Passage, Retriever
 from .settings import Settings
-from .textnorm import collapse, content_words, numbers_in, split_sentences
+from .textnorm import collapse, content_words, match_key, numbers_in, split_sentences
 from .verify import (
     Verdict, acronym, check_support, embed_cached, is_instruction_like, name_words, numbers_of,
     quotable_sentences, quote_in_page, strip_control, strip_tags,
@@ -77,10 +79,6 @@ REPLACE_MIN_SIMILARITY = 0.5
 NUMBER_BONUS = 0.15
 CITED_BONUS = 0.05
 
-# A long "sentence" with this many numbers is a flattened table; its rows become quotes of their own.
-TABLE_MIN_NUMBERS = 6
-TABLE_ROW_MIN_CHARS = 12
-_TABLE_ROW_BREAK = re.compile(r"(?<=\d)\s+(?=[A-Z][A-Za-z])")
 
 # --- the extractive answer (--llm none, and the fallback) ------------------------------------------
 EXTRACT_FROM = 6               # passages searched for quotes
@@ -97,6 +95,8 @@ CONTINUATION_BONUS = 0.15
 # A number right after one of the question's names (within this many words) is likely the asked value.
 NAMED_NUMBER_BONUS = 0.3
 NAME_WINDOW = 3
+# A table answers "which setting was best" when it shares this much of the question's term weight.
+TABLE_MIN_SHARE = 0.25
 _NUMBER_TOKEN = re.compile(r"[-−]?\d+(?:[.,]\d+)*%?")
 # Words of a question's form, not its subject: they say nothing about which sentence answers it.
 QUESTION_WORDS = frozenset("what which how why when where who whose does do did many much use used make made up give "
@@ -189,9 +189,9 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     timings["llm_load_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    focus = retriever.papers_named(paper_name_terms(question))
+    named = retriever.naming(paper_name_terms(question), capitalised_words(question))
     passages = retriever.search(question, k=k, papers=papers, years=(since_year, None) if since_year else None,
-                                focus=focus)
+                                focus=list(named), focus_names=[t for terms in named.values() for t in terms])
     timings["retrieve_s"] = time.perf_counter() - started
     embedder = get_embedder(settings.embedding)
     reason = abstention_reason(question, passages, retriever) if passages else "nothing retrieved"
@@ -206,18 +206,25 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
         grounded = ground(raw, passages, retriever.catalog, embedder, idf=retriever.view().bm25.idf,
                           question=question, page_texts=retriever.page_texts)
     kept = [s for s in grounded if s.action != "dropped"]
-    weights = {t: retriever.view().bm25.idf(t) for t in question_terms(question)}
-    equation = _equation(question, kept, passages, settings, retriever.catalog, embedder, weights)
+    # A named paper's own name is on every other sentence of it: it tells its quotes apart by nothing.
+    own = {t for terms in named.values() for term in terms for t in tokenize(term)}
+    weights = {t: 0.0 if t in own else retriever.view().bm25.idf(t) for t in question_terms(question)}
+    # Answers code finds without the model: the paper's numbered equation, the table row with the extreme value.
+    found = _equation(question, kept, passages, settings, retriever.catalog, embedder, weights)
+    found += _extreme_row(question, kept, passages, retriever.catalog, retriever.page_texts, weights)
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
-        kept = equation + extractive(question, passages, retriever.catalog, embedder, weights,
-                                     limit=EXTRACTIVE_SENTENCES - len(equation), page_texts=retriever.page_texts)
+        kept = found + extractive(question, passages, retriever.catalog, embedder, weights,
+                                  limit=EXTRACTIVE_SENTENCES - len(found), page_texts=retriever.page_texts)
         grounded += kept
     else:  # the model's answer may leave out a part of the question that one quote states
-        kept += equation
+        kept += found
         extra = complement(question, kept, passages, retriever.catalog, embedder, weights,
                            page_texts=retriever.page_texts)
         kept += extra
-        grounded += equation + extra
+        grounded += found + extra
+    listed = list_items(kept, retriever)
+    grounded += [x for x in listed if x not in grounded]
+    kept = listed
     timings["write_s"] = time.perf_counter() - started
     if not kept:
         return _abstention(passages, llm_name, timings, raw=raw, reason="no sentence could be supported")
@@ -252,6 +259,12 @@ def paper_name_terms(question: str) -> list[str]:
     names = [w for w in name_words(question) if any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)]
     phrases = re.findall(r"(?:\b[A-Z][a-z]+(?:\s+|$)){2,}", question)
     return names + ["".join(w[0] for w in phrase.split()) for phrase in phrases]
+
+
+def capitalised_words(question: str) -> list[str]:
+    """Plain capitalised words inside a question (Whisper, Transformer): perhaps a paper's declared name."""
+    words = re.findall(r"(?<=[\s(“\"'])[A-Z][a-z]{2,}\b", question)
+    return [w for w in dict.fromkeys(words) if w.lower() not in QUESTION_WORDS]
 
 
 def abstention_reason(question: str, passages: list[Passage], retriever: Retriever) -> str | None:
@@ -400,6 +413,9 @@ def ground(raw: str, passages: list[Passage], catalog: Catalog, embedder, idf=No
         if len(content_words(claim)) < MIN_CLAIM_WORDS or is_instruction_like(claim):
             out.append(Sentence("", "dropped", original=original, reasons=["not a claim"]))
             continue
+        if question and restates(claim, question):
+            out.append(Sentence("", "dropped", original=original, reasons=["restates the question"]))
+            continue
         sentence = _ground_one(original, claim, passages, catalog, embedder, idf, question, page_texts)
         if sentence.quote and sentence.quote in seen_quotes and sentence.action == "quoted":
             sentence = Sentence("", "dropped", original=original, reasons=["repeats an earlier quote"])
@@ -438,6 +454,13 @@ def _ground_one(original: str, claim: str, passages: list[Passage], catalog: Cat
     return Sentence("", "dropped", None, None, original, reasons)
 
 
+def restates(claim: str, question: str) -> bool:
+    """True when the claim says no word the question did not ("Neural reward models were avoided" for
+    "... why were neural reward models avoided?"): its citation may check out, but it answers nothing."""
+    form = {s_stem(w) for w in QUESTION_WORDS}
+    return not (set(tokenize(claim)) - set(tokenize(question)) - form)
+
+
 def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None,
                      table_rows: bool = False) -> list[tuple[str, Passage]]:
     """(sentence, passage) for every quotable sentence of the passages that is verbatim on its page.
@@ -447,6 +470,18 @@ def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None,
     page's next chunk ("... remove questions that Qwen2.5-7B or Qwen2.5-32B can solve").
     """
     out: list[tuple[str, Passage]] = []
+    for sentences, p, page in _page_sentences(passages, catalog, page_texts):
+        if table_rows:  # a flattened table gives way to its rows
+            rows = {x: table_row_quotes(x) for x in sentences}
+            sentences = list(dict.fromkeys(r for x in sentences for r in (rows[x] or [x])))
+        out += [(x, p) for x in sentences if quote_in_page(x, page)]
+    short = [c for c in out if len(c[0]) <= MAX_QUOTE_CHARS]
+    return short or out
+
+
+def _page_sentences(passages: list[Passage], catalog: Catalog, page_texts=None):
+    """(quotable sentences, passage, page text) per passage, or per page when `page_texts` adds the
+    page's other chunks (see quote_candidates)."""
     seen_pages: set[tuple[str, int]] = set()
     for p in passages:
         page = catalog.page_text(p.paper_id, p.page)
@@ -456,27 +491,38 @@ def quote_candidates(passages: list[Passage], catalog: Catalog, page_texts=None,
                 continue
             seen_pages.add((p.paper_id, p.page))
             texts += [t for t in page_texts(p.paper_id, p.page) if t != p.text]
-        sentences = list(dict.fromkeys(x for t in texts for x in quotable_sentences(t)))
-        if table_rows:  # a flattened table gives way to its rows
-            rows = {x: table_row_quotes(x) for x in sentences}
-            sentences = list(dict.fromkeys(r for x in sentences for r in (rows[x] or [x])))
-        out += [(x, p) for x in sentences if quote_in_page(x, page)]
-    short = [c for c in out if len(c[0]) <= MAX_QUOTE_CHARS]
-    return short or out
+        yield list(dict.fromkeys(x for t in texts for x in quotable_sentences(t))), p, page
 
 
-def table_row_quotes(text: str) -> list[str]:
-    """The rows of a table that PDF text flattened into one long "sentence", as short verbatim quotes.
+def extreme_row_quote(question: str, passages: list[Passage], catalog: Catalog, page_texts=None,
+                      weights: dict[str, float] | None = None) -> tuple[str, Passage] | None:
+    """For a question asking for the best, highest or lowest value: the row that has it (ask_tables.py),
+    of the table sharing most of the question's term weight (the results table, not the hyperparameter
+    table), when that table shares at least TABLE_MIN_SHARE of it."""
+    if not superlative(question):
+        return None
+    weights = weights or {t: 1.0 for t in question_terms(question)}
+    total = sum(weights.values()) or 1.0
+    best, best_overlap = None, TABLE_MIN_SHARE * total
+    for sentences, p, page in _page_sentences(passages, catalog, page_texts):
+        for x in sentences:
+            row = extreme_row(question, table_row_quotes(x))
+            overlap = sum(weights.get(t, 0.0) for t in set(tokenize(x)))
+            if row and overlap >= best_overlap and quote_in_page(row, page):
+                best, best_overlap = (row, p), overlap
+    return best
 
-    "... Reflexion (Shinn et al., 2023) GPT-3.5 68.1 LATS (ours) GPT-3.5 83.8 ..." → "LATS (ours) GPT-3.5 83.8":
-    a row ends at a number and the next starts with a capital. Offered only for questions that ask
-    for a number: tables answer them, and a whole flattened table is no quote of any one fact.
-    """
-    if len(numbers_in(text)) < TABLE_MIN_NUMBERS:
+
+def _extreme_row(question: str, kept: list[Sentence], passages: list[Passage], catalog: Catalog,
+                 page_texts, weights: dict[str, float]) -> list[Sentence]:
+    """The table row a superlative question asks for, unless the answer already gives its value."""
+    found = extreme_row_quote(question, passages[:EXTRACT_FROM], catalog, page_texts, weights)
+    if found is None or found[0] in {s.quote for s in kept}:
         return []
-    rows = [r.strip(" ,;") for r in _TABLE_ROW_BREAK.split(text)]
-    return [r for r in rows if TABLE_ROW_MIN_CHARS <= len(r) <= MAX_QUOTE_CHARS and numbers_in(r)
-            and re.search(r"[A-Za-z]{2}", r)]
+    row, p = found
+    if numbers_of(row) <= numbers_of(" ".join(strip_tags(s.text) for s in kept)):
+        return []
+    return [Sentence(_render_quote(row, p), "quoted", p, row, reasons=["the table row with the value asked for"])]
 
 
 def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, cited: list[Passage] = (),
@@ -511,8 +557,9 @@ def closest_quote(claim: str, candidates: list[tuple[str, Passage]], embedder, c
 
 def _fuller(sentence: Sentence, question: str) -> Sentence:
     """A supported paraphrase that dropped numbers its own quote states ("approximately 90 hours" for
-    "8 16GB V100 GPUs for approximately 90 hours") gives way to the quote when the question asks for numbers."""
-    if not question or not asks_for_number(question) or not sentence.quote or len(sentence.quote) > MAX_QUOTE_CHARS:
+    "8 16GB V100 GPUs for approximately 90 hours"; an 80-channel Mel spectrogram without "16,000 Hz")
+    gives way to the quote: the numbers are the facts a reader checks."""
+    if not question or not sentence.quote or len(sentence.quote) > MAX_QUOTE_CHARS:
         return sentence
     said, quoted = numbers_of(strip_tags(sentence.text)), numbers_of(sentence.quote)
     if said and said < quoted:  # the quote says all it said, and more: it is the sentence it paraphrased
@@ -536,7 +583,7 @@ def extractive(question: str, passages: list[Passage], catalog: Catalog, embedde
                weights: dict[str, float] | None = None, limit: int = EXTRACTIVE_SENTENCES,
                page_texts=None) -> list[Sentence]:
     """The verbatim sentences of the top passages that best answer the question, each with its tag."""
-    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_number(question))
+    candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_table(question))
     order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit)
     return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
                      candidates[i][0], reasons=["extractive"]) for i in order]
@@ -592,7 +639,7 @@ def complement(question: str, kept: list[Sentence], passages: list[Passage], cat
     """The one quote that best answers what the written sentences leave out, when it adds a number or at
     least COMPLEMENT_MIN_TERMS of the question's term weight; else nothing. Small models drop numbers
     ("outperforms by large amounts") and the second half of two-part questions."""
-    pool = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_number(question))
+    pool = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_table(question))
     candidates = pool
     answer_text = " ".join(strip_tags(s.text) for s in kept)
     # What the answer covers is what its evidence states: a model that echoes the question's words
@@ -649,11 +696,38 @@ def asks_for_number(question: str) -> bool:
     return bool(_ASKS_NUMBER.search(question))
 
 
+def asks_for_table(question: str) -> bool:
+    """Tables answer questions for a number and for the best of several settings."""
+    return asks_for_number(question) or bool(superlative(question))
+
+
 def asks_for_equation(question: str) -> bool:
     return bool(re.search(r"\b(?:equation|eq\.|formula|objective|loss)\b", question, re.IGNORECASE))
 
 
 # =========================================================================== output
+
+
+def list_items(kept: list[Sentence], retriever: Retriever) -> list[Sentence]:
+    """`kept`, each quote that opens a bulleted list followed by the list's further items (enumerations.py),
+    quoted from the same page; an item whose label ("Format rewards:") the answer already states is left out."""
+    out: list[Sentence] = []
+    said = " ".join(strip_tags(s.text) for s in kept).lower()
+    quoted = {match_key(s.quote) for s in kept if s.quote}
+    for s in kept:
+        out.append(s)
+        if s.passage is None or not s.quote or not opens_list(s.quote):
+            continue
+        page = retriever.catalog.page_text(s.passage.paper_id, s.passage.page)
+        for item in following_items(s.quote, retriever.page_texts(s.passage.paper_id, s.passage.page)):
+            label = item.lstrip("• ").split(":", 1)[0] if ":" in item[:60] else ""
+            key = match_key(item)
+            if (label and label.lower() in said) or any(key in q for q in quoted) or not quote_in_page(item, page):
+                continue
+            quoted.add(key)
+            out.append(Sentence(_render_quote(item, s.passage), "quoted", s.passage, item,
+                                reasons=["the next item of the list its quote opens"]))
+    return out
 
 
 def _citations(kept: list[Sentence]) -> list[Citation]:

@@ -42,6 +42,9 @@ QUERY_THREADS = 1
 NAMED_MAX_PAPERS = 2
 # Words that look like names in a question but name no paper.
 GENERIC_NAMES = frozenset("ai llm llms vlm vlms mllm mllms rl sft asr tts gpu gpus".split())
+# A paper declares its own name early ("We call our approach Whisper", "we introduce MindSearch").
+DECLARED_MAX_PAGE = 3
+_DECLARES = r"(?:\bwe\s+(?:call|name|dub|term)\s+(?:[\w\-]+\s+){0,3}?|\b(?:called|named|dubbed|termed)\s+|\bwe\s+(?:introduce|present|propose)\s+)[\"“‘']?"
 
 
 @dataclass
@@ -167,31 +170,73 @@ class Retriever:
                             for key, rows in by_page.items()}
         return view.by_page.get((paper_id, page), [])
 
-    def papers_named(self, terms: Iterable[str]) -> list[str]:
-        """Paper ids that the names in `terms` point at (DistilBERT, MindSearch, PPO, s1, InstructGPT), best first.
+    def papers_named(self, terms: Iterable[str], plain: Iterable[str] = ()) -> list[str]:
+        """Paper ids that the names in `terms` point at, best first (see naming)."""
+        return list(self.naming(terms, plain))
+
+    def naming(self, terms: Iterable[str], plain: Iterable[str] = ()) -> dict[str, list[str]]:
+        """Paper ids that the names in `terms` point at (DistilBERT, MindSearch, PPO, s1, InstructGPT), best
+        first, each with its own names among the terms: those that name it by its title or its declaration.
 
         A term names a paper when it is a word of the paper's title or one of its title's initials
         (Proximal Policy Optimization → PPO); failing that, when it occurs in the abstracts of at most
-        NAMED_MAX_PAPERS papers (InstructGPT). A name in many abstracts (GPT-4) names no paper. Papers
-        named by more terms, and by their titles, come first; at most NAMED_MAX_PAPERS are returned.
+        NAMED_MAX_PAPERS papers (InstructGPT), or when at most that many papers declare it as their own
+        name on their first pages ("We call our approach Whisper"). A name in many abstracts (GPT-4)
+        names no paper. `plain` words (a capitalised word: Whisper, Transformer) name a paper only by a
+        declaration (titles are full of plain words), and not when part of a term (WhisperX). Papers named by
+        more terms, and by their titles, come first; at most NAMED_MAX_PAPERS are returned.
         """
-        papers = self.view().papers
         votes: dict[str, float] = {}
-        for term in dict.fromkeys(t.lower() for t in terms):
-            if len(term) < 2 or term in GENERIC_NAMES:
-                continue
-            named = [pid for pid, p in sorted(papers.items())
-                     if term in _title_words(p.meta.title) or term in _initials(p.meta.title)]
-            weight = 1.0
-            if not named:
-                pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
-                named = [pid for pid, p in sorted(papers.items()) if pattern.search((p.meta.abstract or "").lower())]
-                weight = 0.5
-            if len(named) <= NAMED_MAX_PAPERS:
-                for pid in named:
-                    votes[pid] = votes.get(pid, 0.0) + weight
+        own: dict[str, list[str]] = {}
+        terms = [t.lower() for t in terms]
+        for term in dict.fromkeys(terms):
+            self._vote(term, self._named_by(term), votes, own)
+        for term in dict.fromkeys(t.lower() for t in plain):
+            if not any(term in t for t in terms):  # Whisper in a question on WhisperX is WhisperX's
+                self._vote(term, (self._declaring(term), 0.5, True), votes, own)
         ranked = sorted(votes, key=lambda pid: (-votes[pid], pid))
-        return ranked[:NAMED_MAX_PAPERS]
+        return {pid: own.get(pid, []) for pid in ranked[:NAMED_MAX_PAPERS]}
+
+    @staticmethod
+    def _vote(term: str, named: tuple[list[str], float, bool], votes: dict[str, float],
+              own: dict[str, list[str]]) -> None:
+        papers, weight, is_own = named
+        if len(papers) > NAMED_MAX_PAPERS:
+            return
+        for pid in papers:
+            votes[pid] = votes.get(pid, 0.0) + weight
+            if is_own:
+                own.setdefault(pid, []).append(term)
+
+    def _named_by(self, term: str) -> tuple[list[str], float, bool]:
+        """(papers, vote weight, whether the term is their own name) for one term of a question."""
+        if len(term) < 2 or term in GENERIC_NAMES:
+            return [], 0.0, False
+        papers = self.view().papers
+        named = [pid for pid, p in sorted(papers.items())
+                 if term in _title_words(p.meta.title) or term in _initials(p.meta.title)]
+        if named:
+            return named, 1.0, True
+        pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
+        named = [pid for pid, p in sorted(papers.items()) if pattern.search((p.meta.abstract or "").lower())]
+        if named:  # a word of the abstract is the paper's subject matter, not its name: kept in its own search
+            return named, 0.5, False
+        return self._declaring(term), 0.5, True
+
+    def _declaring(self, term: str) -> list[str]:
+        """Papers that declare `term` as their name on one of their first DECLARED_MAX_PAGE pages
+        (a footnote mark may follow it: "We call our approach Whisper2")."""
+        view = self.view()
+        tokens = tokenize(term)
+        if not tokens:
+            return []
+        mentions = np.flatnonzero(view.bm25.rows_with_all(tokens) & ~view.row_is_ref)
+        candidates = {view.rows[cid].paper_id for cid in (view.bm25.chunk_ids[i] for i in mentions) if cid in view.rows}
+        pattern = re.compile(_DECLARES + re.escape(term) + r"\d?(?![\w\-])", re.IGNORECASE)
+        found = {row.paper_id for row in view.rows.values()
+                 if row.paper_id in candidates and row.page <= DECLARED_MAX_PAGE and row.kind != REFERENCES
+                 and pattern.search(row.text)}
+        return sorted(found)
 
     # --- filters ----------------------------------------------------------------
     def resolve_papers(self, ids: Iterable[str]) -> list[str]:
@@ -237,9 +282,11 @@ class Retriever:
     def search(self, query: str, k: int | None = None, papers: Sequence[str] | None = None,
                years: tuple[int | None, int | None] | None = None, topic: str | None = None,
                include_references: bool | None = None, mode: str = "hybrid",
-               focus: Sequence[str] = ()) -> list[Passage]:
+               focus: Sequence[str] = (), focus_names: Sequence[str] = ()) -> list[Passage]:
         """The top k passages for `query`. `focus`: paper ids the query names; their chunks get a third
-        vote in the fusion and room for k/2 passages each, so a question about one paper reads more of it."""
+        vote in the fusion and room for k/2 passages each, so a question about one paper reads more of it.
+        That vote ranks the paper's chunks by the query without `focus_names` (the names that pointed at
+        the paper): within a paper its own name is on every other chunk and tells them apart by nothing."""
         if mode not in MODES:
             raise InputError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
         if not query or not query.strip():
@@ -279,8 +326,7 @@ class Retriever:
         ranked = [(cid, s) for cid, s in ranked if cid in view.rows]  # skip rows of a concurrent re-ingest
         focus = set(focus)
         if focus:
-            focused = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
-            ranked = rrf_fuse([[cid for cid, _ in ranked], focused], cfg.rrf_k)
+            ranked = self._focused(view, query, ranked, dense, focus, focus_names, depth, include_refs)
 
         n_papers = len(allowed) if allowed is not None else len(view.paper_ids)
         cap = max(cfg.per_paper_max, math.ceil(k / max(1, n_papers)))  # one-paper filters still fill k
@@ -293,6 +339,32 @@ class Retriever:
         bm25_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
         return [self._passage(view, cid, score, dense_rank.get(cid), bm25_rank.get(cid), dense_score.get(cid))
                 for cid, score in chosen]
+
+    def _focused(self, view: _CorpusView, query: str, ranked: list[tuple[str, float]],
+                 dense: list[tuple[str, float]], focus: set[str], focus_names: Sequence[str], depth: int,
+                 include_refs: bool) -> list[tuple[str, float]]:
+        """`ranked` with a third vote for the named papers' chunks, whose own slots are then filled in an
+        order of their own: the query without the papers' names (BM25 and dense, fused) taking turns
+        with the overall order. The fusion decides how much room a named paper gets; within the paper,
+        its name tells its chunks apart by little ("Whisper" is on every other chunk of Whisper)."""
+        cfg = self.settings.retrieval
+        focus_ok = np.isin(np.array(view.paper_ids, dtype=object), sorted(focus))
+        within = _without_words(query, focus_names) if focus_names else query
+        lexical = [h.chunk_id for h in view.bm25.search(within, depth, view.allowed_rows(focus_ok, include_refs))
+                   if h.chunk_id in view.rows]
+        semantic = [cid for cid, _ in dense if cid in view.rows and view.rows[cid].paper_id in focus]
+        if within != query and dense:  # the dense order too, by the query without the names
+            with _torch_threads(QUERY_THREADS):
+                vector = self.embedder.embed_one(within)
+            semantic = [cid for cid, _, kind in self._nearest(vector, depth, self._where(sorted(focus)))
+                        if cid in view.rows and (include_refs or kind != REFERENCES)]
+        overall = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
+        # Taking turns keeps both views: the answer may sit where the name is (DistilBERT was trained on
+        # ...) or where it is not (Whisper's input features are described once, without the name).
+        inside = _interleave([cid for cid, _ in rrf_fuse([lexical, semantic], cfg.rrf_k)], overall)
+        fused = rrf_fuse([[cid for cid, _ in ranked], inside], cfg.rrf_k)
+        order = iter(inside)
+        return [(next(order), score) if view.rows[cid].paper_id in focus else (cid, score) for cid, score in fused]
 
     def _nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float, str]]:
         """(chunk id, cosine, kind) of the n nearest chunks.
@@ -317,6 +389,22 @@ class Retriever:
                        page=row.page, section=row.section, kind=row.kind, text=row.text, score=round(score, 6),
                        dense_rank=d_rank, bm25_rank=b_rank,
                        dense_score=round(d_score, 6) if d_score is not None else None)
+
+
+def _interleave(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    """Items of both lists taking turns, first's first, each once."""
+    out: dict[str, None] = {}
+    for i in range(max(len(first), len(second))):
+        for items in (first, second):
+            if i < len(items):
+                out.setdefault(items[i])
+    return list(out)
+
+
+def _without_words(query: str, words: Iterable[str]) -> str:
+    """The query with every token of `words` removed (BM25 tokens, so 'Whisper' also drops 'whisper')."""
+    drop = {t for w in words for t in tokenize(w)}
+    return " ".join(w for w in query.split() if not set(tokenize(w)) & drop)
 
 
 def _title_words(title: str | None) -> set[str]:
