@@ -189,9 +189,7 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     timings["llm_load_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    named = retriever.naming(paper_name_terms(question), capitalised_words(question))
-    passages = retriever.search(question, k=k, papers=papers, years=(since_year, None) if since_year else None,
-                                focus=list(named), focus_names=[t for terms in named.values() for t in terms])
+    passages, named = retrieve_passages(retriever, question, k, papers, (since_year, None) if since_year else None)
     timings["retrieve_s"] = time.perf_counter() - started
     embedder = get_embedder(settings.embedding)
     reason = abstention_reason(question, passages, retriever) if passages else "nothing retrieved"
@@ -231,6 +229,16 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     return Answer(answer=" ".join(s.text for s in kept), abstained=False,
                   citations=_citations(kept), sources=_sources(passages), llm=llm_name,
                   sentences=grounded, timings=timings, raw=raw)
+
+
+def retrieve_passages(retriever: Retriever, question: str, k: int | None = None, papers: list[str] | None = None,
+                      years: tuple[int | None, int | None] | None = None) -> tuple[list[Passage], dict[str, list[str]]]:
+    """The passages a question is answered from, and the papers it names (each with its own names):
+    hybrid search in which a named paper gets a vote and room of its own (Retriever.search's focus)."""
+    named = retriever.naming(paper_name_terms(question), capitalised_words(question))
+    passages = retriever.search(question, k=k, papers=papers, years=years, focus=list(named),
+                                focus_names=[t for terms in named.values() for t in terms])
+    return passages, named
 
 
 def _equation(question: str, kept: list[Sentence], passages: list[Passage], settings: Settings, catalog: Catalog,

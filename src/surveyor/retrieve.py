@@ -86,7 +86,10 @@ class _CorpusView:
         self.row_paper = np.array([position.get(r.paper_id, len(self.paper_ids)) if r else len(self.paper_ids)
                                    for r in found], dtype=np.int64)
         self.row_is_ref = np.array([bool(r and r.kind == REFERENCES) for r in found], dtype=bool)
-        self.by_page: dict[tuple[str, int], list[str]] | None = None  # built on first use (ask's quotes)
+        # Built on first use, for ask: page texts (quotes), title names and first pages (named papers).
+        self.by_page: dict[tuple[str, int], list[str]] | None = None
+        self.title_names: dict[str, set[str]] | None = None
+        self.openings: dict[str, list[str]] | None = None
 
     def allowed_rows(self, paper_ok: np.ndarray, include_references: bool) -> np.ndarray:
         mask = np.append(paper_ok, False)[self.row_paper]
@@ -212,9 +215,12 @@ class Retriever:
         """(papers, vote weight, whether the term is their own name) for one term of a question."""
         if len(term) < 2 or term in GENERIC_NAMES:
             return [], 0.0, False
-        papers = self.view().papers
-        named = [pid for pid, p in sorted(papers.items())
-                 if term in _title_words(p.meta.title) or term in _initials(p.meta.title)]
+        view = self.view()
+        if view.title_names is None:
+            view.title_names = {pid: _title_words(p.meta.title) | _initials(p.meta.title)
+                                for pid, p in sorted(view.papers.items())}
+        named = [pid for pid, names in view.title_names.items() if term in names]
+        papers = view.papers
         if named:
             return named, 1.0, True
         pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
@@ -230,13 +236,16 @@ class Retriever:
         tokens = tokenize(term)
         if not tokens:
             return []
+        if view.openings is None:  # the first pages' texts of each paper, where papers name themselves
+            view.openings = {}
+            for row in view.rows.values():
+                if row.page <= DECLARED_MAX_PAGE and row.kind != REFERENCES:
+                    view.openings.setdefault(row.paper_id, []).append(row.text)
         mentions = np.flatnonzero(view.bm25.rows_with_all(tokens) & ~view.row_is_ref)
         candidates = {view.rows[cid].paper_id for cid in (view.bm25.chunk_ids[i] for i in mentions) if cid in view.rows}
         pattern = re.compile(_DECLARES + re.escape(term) + r"\d?(?![\w\-])", re.IGNORECASE)
-        found = {row.paper_id for row in view.rows.values()
-                 if row.paper_id in candidates and row.page <= DECLARED_MAX_PAGE and row.kind != REFERENCES
-                 and pattern.search(row.text)}
-        return sorted(found)
+        return sorted(pid for pid in candidates
+                      if any(term in text.lower() and pattern.search(text) for text in view.openings.get(pid, ())))
 
     # --- filters ----------------------------------------------------------------
     def resolve_papers(self, ids: Iterable[str]) -> list[str]:
@@ -302,10 +311,14 @@ class Retriever:
             return []
         depth = max(cfg.candidates, MIN_CANDIDATES_PER_K * k)
 
+        # Within a named paper, the query without the paper's names ranks its chunks (see _focused).
+        within = _without_words(query, focus_names) if focus and focus_names else query
         dense: list[tuple[str, float]] = []
+        within_vector = None
         if mode in ("hybrid", "dense"):
-            with _torch_threads(QUERY_THREADS):
-                vector = self.embedder.embed_one(query)
+            with _torch_threads(QUERY_THREADS):  # one pass for both: the cost is reading the weights once
+                vectors = self.embedder.embed([query] + ([within] if within != query else []))
+            vector, within_vector = vectors[0], (vectors[1] if within != query else None)
             fetch = depth if include_refs else int(depth * DENSE_OVERFETCH)
             dense = [(cid, score) for cid, score, kind in self._nearest(vector, fetch, self._where(allowed))
                      if include_refs or kind != REFERENCES][:depth]
@@ -326,7 +339,7 @@ class Retriever:
         ranked = [(cid, s) for cid, s in ranked if cid in view.rows]  # skip rows of a concurrent re-ingest
         focus = set(focus)
         if focus:
-            ranked = self._focused(view, query, ranked, dense, focus, focus_names, depth, include_refs)
+            ranked = self._focused(view, within, within_vector, ranked, dense, focus, depth, include_refs)
 
         n_papers = len(allowed) if allowed is not None else len(view.paper_ids)
         cap = max(cfg.per_paper_max, math.ceil(k / max(1, n_papers)))  # one-paper filters still fill k
@@ -340,23 +353,20 @@ class Retriever:
         return [self._passage(view, cid, score, dense_rank.get(cid), bm25_rank.get(cid), dense_score.get(cid))
                 for cid, score in chosen]
 
-    def _focused(self, view: _CorpusView, query: str, ranked: list[tuple[str, float]],
-                 dense: list[tuple[str, float]], focus: set[str], focus_names: Sequence[str], depth: int,
+    def _focused(self, view: _CorpusView, within: str, within_vector: np.ndarray | None,
+                 ranked: list[tuple[str, float]], dense: list[tuple[str, float]], focus: set[str], depth: int,
                  include_refs: bool) -> list[tuple[str, float]]:
         """`ranked` with a third vote for the named papers' chunks, whose own slots are then filled in an
-        order of their own: the query without the papers' names (BM25 and dense, fused) taking turns
-        with the overall order. The fusion decides how much room a named paper gets; within the paper,
-        its name tells its chunks apart by little ("Whisper" is on every other chunk of Whisper)."""
+        order of their own: the query `within` them, without the papers' names (BM25 and dense, fused),
+        taking turns with the overall order. The fusion decides how much room a named paper gets; within
+        the paper, its name tells its chunks apart by little ("Whisper" is on every other chunk of Whisper)."""
         cfg = self.settings.retrieval
         focus_ok = np.isin(np.array(view.paper_ids, dtype=object), sorted(focus))
-        within = _without_words(query, focus_names) if focus_names else query
         lexical = [h.chunk_id for h in view.bm25.search(within, depth, view.allowed_rows(focus_ok, include_refs))
                    if h.chunk_id in view.rows]
         semantic = [cid for cid, _ in dense if cid in view.rows and view.rows[cid].paper_id in focus]
-        if within != query and dense:  # the dense order too, by the query without the names
-            with _torch_threads(QUERY_THREADS):
-                vector = self.embedder.embed_one(within)
-            semantic = [cid for cid, _, kind in self._nearest(vector, depth, self._where(sorted(focus)))
+        if within_vector is not None:
+            semantic = [cid for cid, _, kind in self._nearest(within_vector, depth, self._where(sorted(focus)))
                         if cid in view.rows and (include_refs or kind != REFERENCES)]
         overall = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
         # Taking turns keeps both views: the answer may sit where the name is (DistilBERT was trained on
