@@ -179,6 +179,7 @@ def main() -> None:
         print(f"  {args.scale:>7} chunks: p50 {p50:6.1f}  p95 {scaled_p95:6.1f}   "
               f"(scratch build {build_s:.0f} s; hybrid paper/page hit@{args.k} there {paper:.2f}/{page:.2f})")
         p50, p95 = latency(scaled, texts, args.repeat, NAMED)
+        scaled_p95 = max(scaled_p95, p95)  # the target holds for ask's retrieval too
         paper, page, _ = hits(scaled, answerable, NAMED, args.k)
         print(f"  {args.scale:>7} chunks, {NAMED}: p50 {p50:6.1f}  p95 {p95:6.1f}   "
               f"({NAMED} paper/page hit@{args.k} there {paper:.2f}/{page:.2f})")
@@ -188,7 +189,7 @@ def main() -> None:
     ok = results["hybrid"][0] >= TARGETS["paper"] and results["hybrid"][1] >= TARGETS["page"] and (
         scaled_p95 is None or scaled_p95 <= TARGETS["p95_ms"])
     print(f"\ntargets (hybrid paper >= {TARGETS['paper']}, page >= {TARGETS['page']}, p95 <= {TARGETS['p95_ms']:.0f} ms "
-          f"at {args.scale}): {'met' if ok else 'NOT met'}")
+          f"at {args.scale}, hybrid and {NAMED}): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

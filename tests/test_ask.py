@@ -323,3 +323,23 @@ def test_injected_instructions_change_nothing(home, tmp_path, embedded_llm, shor
         none = answer(settings, "What does PPO's clipped surrogate objective take the minimum of?",
                       llm_spec="none", retriever=retriever)
         assert all("pwned" not in match_key(c.quote) for c in none.citations)
+
+
+def test_a_sentence_that_restates_the_question_is_dropped(settings, retriever):
+    question = "What reward signals were used to train DeepSeek-R1-Zero, and why were neural reward models avoided?"
+    assert ask_module.restates("Neural reward models were avoided.", question)
+    assert not ask_module.restates("Neural reward models may suffer from reward hacking.", question)
+    passages, _ = ask_module.retrieve_passages(retriever, question)
+    p = next(p for p in passages if p.arxiv_id == "2501.12948")
+    grounded = ask_module.ground(f"Neural reward models were avoided {p.tag}.", passages, retriever.catalog,
+                                 get_embedder(EmbeddingSettings()), question=question)
+    assert [s.action for s in grounded] == ["dropped"] and grounded[0].reasons == ["restates the question"]
+
+
+def test_a_paraphrase_that_drops_numbers_gives_way_to_its_quote():
+    quote = "DistilBERT was trained on 8 16GB V100 GPUs for approximately 90 hours."
+    p = ask_module.Passage(chunk_id="c", paper_id="1910.01108", arxiv_id="1910.01108", title="", year=2019, page=3,
+                           section="", kind="body", text=quote, score=1.0)
+    vague = ask_module.Sentence(f"It was trained for approximately 90 hours {p.tag}.", "kept", p, quote)
+    fuller = ask_module._fuller(vague, "How was DistilBERT trained?")  # not a number question: still the facts
+    assert fuller.action == "quoted" and fuller.quote == quote and quote in fuller.text

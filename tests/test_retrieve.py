@@ -245,3 +245,11 @@ def test_interleave_and_query_without_words():
     assert retrieve._interleave(["a", "b", "c"], ["b", "d"]) == ["a", "b", "d", "c"]
     assert retrieve._without_words("How does Whisper compute its features?", ["whisper"]) == \
         "How does compute its features?"
+
+
+def test_focus_never_overrides_a_paper_filter(retriever):
+    distilbert = retriever.papers_named(["DistilBERT"])
+    ppo = retriever.resolve_papers(["1707.06347"])
+    found = retriever.search("How is the DistilBERT student initialized?", k=6, papers=ppo, focus=distilbert,
+                             focus_names=["distilbert"])
+    assert found and {p.paper_id for p in found} == set(ppo)

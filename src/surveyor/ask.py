@@ -2,7 +2,8 @@
 
     answer(settings, question)
       1. retrieve      hybrid search (retrieve.py), top k passages; a paper the question names
-                     (DistilBERT, MindSearch, PPO) gets a vote of its own and room for more passages
+                       (DistilBERT, MindSearch, PPO, Whisper) gets a vote of its own and room for more
+                       passages, chosen by the question without the paper's name
       2. abstain?      the passages are far from the question (best cosine), or the question names
                        something the corpus never mentions (SmolVLM, pan-and-scan)
                        → "The corpus does not answer this." + the closest papers
@@ -12,10 +13,14 @@
       4. ground        code splits the reply into sentences; each one keeps its citation only if
                        verify.check_support accepts the cited passage, else moves to the retrieved
                        passage that supports it, else is replaced by the closest verbatim quote of
-                       the retrieved pages, else is dropped; nothing left → the extractive answer.
+                       the retrieved pages, else is dropped; a sentence that only restates the
+                       question is dropped; nothing left → the extractive answer.
                        A paraphrase that lost numbers its quote states becomes the quote; one more
                        quote is added when the sentences leave out a number, an equation or a part
                        of the question (complement)
+      4b. structure    code adds what similarity cannot find: the paper's numbered equation
+                       (ask_equations.py), the table row with the best value for "which was best"
+                       (ask_tables.py), the other items of a bulleted list a quote opens (enumerations.py)
       5. cite          every citation's quote is checked verbatim on its page (verify.quote_in_page)
 
 The model never decides the output format: the answer text, tags, citations and

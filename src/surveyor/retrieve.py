@@ -38,12 +38,17 @@ DENSE_OVERFETCH = 1.5
 # One short query embeds fastest on one thread: fanning out costs more than it saves (10x more on a
 # busy 2-core machine), so the query embedding runs with this many torch threads.
 QUERY_THREADS = 1
+# The dense ranking within a named paper: the nearest chunks of the whole index, this many times the
+# usual depth, kept when the paper's (one query with the main one; a Chroma metadata filter costs more).
+FOCUS_OVERFETCH = 4
 # A name found in more abstracts than this is a shared term (GPT-4, CLIP), not the name of one paper.
 NAMED_MAX_PAPERS = 2
 # Words that look like names in a question but name no paper.
 GENERIC_NAMES = frozenset("ai llm llms vlm vlms mllm mllms rl sft asr tts gpu gpus".split())
 # A paper declares its own name early ("We call our approach Whisper", "we introduce MindSearch").
 DECLARED_MAX_PAGE = 3
+# A word mentioned by more papers than this is a common word or a shared model name, not one paper's own.
+DECLARED_MAX_MENTIONS = 12
 _DECLARES = r"(?:\bwe\s+(?:call|name|dub|term)\s+(?:[\w\-]+\s+){0,3}?|\b(?:called|named|dubbed|termed)\s+|\bwe\s+(?:introduce|present|propose)\s+)[\"“‘']?"
 
 
@@ -236,16 +241,18 @@ class Retriever:
         tokens = tokenize(term)
         if not tokens:
             return []
-        if view.openings is None:  # the first pages' texts of each paper, where papers name themselves
+        mentions = np.flatnonzero(view.bm25.rows_with_all(tokens) & ~view.row_is_ref)
+        candidates = {view.rows[cid].paper_id for cid in (view.bm25.chunk_ids[i] for i in mentions) if cid in view.rows}
+        if len(candidates) > DECLARED_MAX_MENTIONS:  # a common word (Language, Search), not a name
+            return []
+        if view.openings is None:  # the first pages' texts of each paper (lower-cased), where papers name themselves
             view.openings = {}
             for row in view.rows.values():
                 if row.page <= DECLARED_MAX_PAGE and row.kind != REFERENCES:
-                    view.openings.setdefault(row.paper_id, []).append(row.text)
-        mentions = np.flatnonzero(view.bm25.rows_with_all(tokens) & ~view.row_is_ref)
-        candidates = {view.rows[cid].paper_id for cid in (view.bm25.chunk_ids[i] for i in mentions) if cid in view.rows}
-        pattern = re.compile(_DECLARES + re.escape(term) + r"\d?(?![\w\-])", re.IGNORECASE)
+                    view.openings.setdefault(row.paper_id, []).append(row.text.lower())
+        pattern = re.compile(_DECLARES + re.escape(term) + r"\d?(?![\w\-])")
         return sorted(pid for pid in candidates
-                      if any(term in text.lower() and pattern.search(text) for text in view.openings.get(pid, ())))
+                      if any(term in text and pattern.search(text) for text in view.openings.get(pid, ())))
 
     # --- filters ----------------------------------------------------------------
     def resolve_papers(self, ids: Iterable[str]) -> list[str]:
@@ -314,14 +321,17 @@ class Retriever:
         # Within a named paper, the query without the paper's names ranks its chunks (see _focused).
         within = _without_words(query, focus_names) if focus and focus_names else query
         dense: list[tuple[str, float]] = []
-        within_vector = None
+        dense_within: list[tuple[str, float, str]] | None = None
         if mode in ("hybrid", "dense"):
+            texts = [query] + ([within] if within != query else [])
             with _torch_threads(QUERY_THREADS):  # one pass for both: the cost is reading the weights once
-                vectors = self.embedder.embed([query] + ([within] if within != query else []))
-            vector, within_vector = vectors[0], (vectors[1] if within != query else None)
+                vectors = self.embedder.embed(texts)
             fetch = depth if include_refs else int(depth * DENSE_OVERFETCH)
-            dense = [(cid, score) for cid, score, kind in self._nearest(vector, fetch, self._where(allowed))
-                     if include_refs or kind != REFERENCES][:depth]
+            if len(texts) > 1:  # and one query for both
+                fetch = max(fetch, depth * FOCUS_OVERFETCH)
+            hits = self._nearest(list(vectors), fetch, self._where(allowed))
+            dense = [(cid, score) for cid, score, kind in hits[0] if include_refs or kind != REFERENCES][:depth]
+            dense_within = hits[1] if len(texts) > 1 else None
         keyword: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             paper_ok = np.ones(len(view.paper_ids), dtype=bool)
@@ -337,9 +347,9 @@ class Retriever:
         else:
             ranked = rrf_fuse([[cid for cid, _ in dense], [cid for cid, _ in keyword]], cfg.rrf_k)
         ranked = [(cid, s) for cid, s in ranked if cid in view.rows]  # skip rows of a concurrent re-ingest
-        focus = set(focus)
+        focus = set(focus) & set(allowed) if allowed is not None else set(focus)
         if focus:
-            ranked = self._focused(view, within, within_vector, ranked, dense, focus, depth, include_refs)
+            ranked = self._focused(view, within, dense_within, ranked, dense, focus, depth, include_refs)
 
         n_papers = len(allowed) if allowed is not None else len(view.paper_ids)
         cap = max(cfg.per_paper_max, math.ceil(k / max(1, n_papers)))  # one-paper filters still fill k
@@ -353,7 +363,7 @@ class Retriever:
         return [self._passage(view, cid, score, dense_rank.get(cid), bm25_rank.get(cid), dense_score.get(cid))
                 for cid, score in chosen]
 
-    def _focused(self, view: _CorpusView, within: str, within_vector: np.ndarray | None,
+    def _focused(self, view: _CorpusView, within: str, dense_within: list[tuple[str, float, str]] | None,
                  ranked: list[tuple[str, float]], dense: list[tuple[str, float]], focus: set[str], depth: int,
                  include_refs: bool) -> list[tuple[str, float]]:
         """`ranked` with a third vote for the named papers' chunks, whose own slots are then filled in an
@@ -365,9 +375,9 @@ class Retriever:
         lexical = [h.chunk_id for h in view.bm25.search(within, depth, view.allowed_rows(focus_ok, include_refs))
                    if h.chunk_id in view.rows]
         semantic = [cid for cid, _ in dense if cid in view.rows and view.rows[cid].paper_id in focus]
-        if within_vector is not None:
-            semantic = [cid for cid, _, kind in self._nearest(within_vector, depth, self._where(sorted(focus)))
-                        if cid in view.rows and (include_refs or kind != REFERENCES)]
+        if dense_within is not None:
+            semantic = [cid for cid, _, kind in dense_within if cid in view.rows and view.rows[cid].paper_id in focus
+                        and (include_refs or kind != REFERENCES)]
         overall = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
         # Taking turns keeps both views: the answer may sit where the name is (DistilBERT was trained on
         # ...) or where it is not (Whisper's input features are described once, without the name).
@@ -376,17 +386,18 @@ class Retriever:
         order = iter(inside)
         return [(next(order), score) if view.rows[cid].paper_id in focus else (cid, score) for cid, score in fused]
 
-    def _nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float, str]]:
-        """(chunk id, cosine, kind) of the n nearest chunks.
+    def _nearest(self, vectors: list[np.ndarray], n: int,
+                 where: dict[str, Any] | None) -> list[list[tuple[str, float, str]]]:
+        """Per query vector, (chunk id, cosine, kind) of the n nearest chunks.
 
         Queries the collection directly rather than through VectorStore.query: that one counts the
         collection first (a second round trip, ~10 ms at 100k chunks) and fetches the documents, which
         the catalog already holds. Chroma itself returns fewer hits when it holds fewer than n.
         """
-        result = self.store.collection.query(query_embeddings=[vector], n_results=n, where=where,
+        result = self.store.collection.query(query_embeddings=vectors, n_results=n, where=where,
                                              include=["metadatas", "distances"])
-        return [(cid, 1.0 - float(dist), (meta or {}).get("kind", ""))
-                for cid, meta, dist in zip(result["ids"][0], result["metadatas"][0], result["distances"][0])]
+        return [[(cid, 1.0 - float(dist), (meta or {}).get("kind", "")) for cid, meta, dist in zip(ids, metas, dists)]
+                for ids, metas, dists in zip(result["ids"], result["metadatas"], result["distances"])]
 
     @staticmethod
     def _passage(view: _CorpusView, cid: str, score: float, d_rank: int | None, b_rank: int | None,
