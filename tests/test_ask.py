@@ -200,6 +200,17 @@ def test_quote_ranking_covers_each_part_of_the_question():
     assert ask_module.asks_for_equation("Which equation defines the clipped objective?")
 
 
+def test_quote_ranking_reads_on_after_a_picked_sentence():
+    embedder = get_embedder(EmbeddingSettings())
+    question = "How are the shared fusion bottleneck tokens updated at each layer?"
+    sentences = ["We first create temporary bottleneck fusion tokens, which are updated separately and "
+                 "simultaneously with audio and visual information.",
+                 "The final fusion tokens from each cross-modal update are then averaged.",  # says how, in no words of it
+                 "Bottleneck tokens are used at each layer of the model."]
+    assert ask_module.rank_quotes(question, sentences, embedder, limit=2) == [0, 2]
+    assert ask_module.rank_quotes(question, sentences, embedder, limit=2, after=[None, 0, None]) == [0, 1]
+
+
 def test_complement_adds_the_number_the_model_left_out(settings, retriever):
     question = "What compute budget was used to pre-train DistilBERT?"
     passages = retriever.search(question, focus=retriever.papers_named(["DistilBERT"]))

@@ -597,20 +597,24 @@ def extractive(question: str, passages: list[Passage], catalog: Catalog, embedde
                page_texts=None) -> list[Sentence]:
     """The verbatim sentences of the top passages that best answer the question, each with its tag."""
     candidates = quote_candidates(passages[:EXTRACT_FROM], catalog, page_texts, table_rows=asks_for_table(question))
-    order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit)
+    after = [i - 1 if i and candidates[i - 1][1].page == c[1].page and candidates[i - 1][1].paper_id == c[1].paper_id
+             else None for i, c in enumerate(candidates)]
+    order = rank_quotes(question, [s for s, _ in candidates], embedder, weights, limit, after=after)
     return [Sentence(_render_quote(candidates[i][0], candidates[i][1]), "quoted", candidates[i][1],
                      candidates[i][0], reasons=["extractive"]) for i in order]
 
 
 def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str, float] | None = None,
                 limit: int = EXTRACTIVE_SENTENCES, covered: set[str] = frozenset(),
-                boost: Sequence[float] | None = None) -> list[int]:
+                boost: Sequence[float] | None = None, after: Sequence[int | None] | None = None) -> list[int]:
     """Indices of the sentences that answer the question best, greedily covering its parts.
 
     A sentence scores its cosine to the question, plus the weighted share of the question's terms it
     contains that earlier picks (and `covered`) did not, plus a bonus for a number where the question
     asks for one (how many, which parameter, what score) or an equation number where it asks for an
     equation. `weights` are the terms' IDF in the corpus: 'pooler' says more than 'model'.
+    `after[i]`: the index of the sentence that sentence i follows on its page, if any; once that one is
+    picked, sentence i continues it and competes with CONTINUATION_BONUS.
     """
     if not sentences:
         return []
@@ -635,9 +639,15 @@ def rank_quotes(question: str, sentences: list[str], embedder, weights: dict[str
     floor = max(floor, -1e9)  # sentences left out of the shortlist never pass
     covered = set(covered)
     chosen: list[int] = []
+    after = after or [None] * len(sentences)
     while len(chosen) < limit:
-        scores = [base[i] + bonus[i] + QUESTION_OVERLAP_WEIGHT * sum(weights[t] for t in terms[i] - covered) / total
-                  if i not in chosen and alone[i] >= floor and sentences[i] not in {sentences[j] for j in chosen}
+        continues = [after[i] is not None and after[i] in chosen for i in range(len(sentences))]
+        for i in (i for i in range(len(sentences)) if continues[i] and base[i] == -np.inf):
+            base[i] = float(embed_cached(embedder, [question, sentences[i]])[1] @ vectors[0])
+        scores = [base[i] + bonus[i] + CONTINUATION_BONUS * continues[i]
+                  + QUESTION_OVERLAP_WEIGHT * sum(weights[t] for t in terms[i] - covered) / total
+                  if i not in chosen and (alone[i] >= floor or continues[i])
+                  and sentences[i] not in {sentences[j] for j in chosen}
                   else -np.inf for i in range(len(sentences))]
         best = int(np.argmax(scores))  # first of equals: retrieval order decides ties
         if scores[best] == -np.inf:
