@@ -92,10 +92,24 @@ class NumpyEncoder:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as BERT uses; erf by Abramowitz & Stegun 7.1.26 (error < 1.5e-7)."""
-    z = x / math.sqrt(2.0)
+    """Exact (erf) GELU, as BERT uses; erf by Abramowitz & Stegun 7.1.26 (error < 1.5e-7).
+    Computed in place on float32 buffers: it is a third of a short job's time, all memory traffic."""
+    z = x * np.float32(1.0 / math.sqrt(2.0))
     a = np.abs(z)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = np.sign(z) * (1.0 - poly * np.exp(-a * a))
-    return 0.5 * x * (1.0 + erf)
+    t = a * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    np.multiply(a, a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a                      # erf(|z|) = 1 - poly * exp(-z^2)
+    np.subtract(1.0, poly, out=poly)
+    poly *= np.sign(z)
+    poly += 1.0
+    poly *= x
+    poly *= np.float32(0.5)
+    return poly
