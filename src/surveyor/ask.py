@@ -49,7 +49,7 @@ from .enumerations import following_items, opens_list
 from .errors import InputError, LLMError
 from .retrieve import Passage, Retriever
 from .settings import Settings
-from .textnorm import collapse, content_words, match_key, numbers_in, split_sentences
+from .textnorm import collapse, content_words, match_key, split_sentences
 from .verify import (
     Verdict, acronym, check_support, embed_cached, is_instruction_like, name_words, numbers_of,
     quotable_sentences, quote_in_page, strip_control, strip_tags,

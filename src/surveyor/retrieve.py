@@ -225,11 +225,10 @@ class Retriever:
             view.title_names = {pid: _title_words(p.meta.title) | _initials(p.meta.title)
                                 for pid, p in sorted(view.papers.items())}
         named = [pid for pid, names in view.title_names.items() if term in names]
-        papers = view.papers
         if named:
             return named, 1.0, True
         pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
-        named = [pid for pid, p in sorted(papers.items()) if pattern.search((p.meta.abstract or "").lower())]
+        named = [pid for pid, p in sorted(view.papers.items()) if pattern.search((p.meta.abstract or "").lower())]
         if named:  # a word of the abstract is the paper's subject matter, not its name: kept in its own search
             return named, 0.5, False
         return self._declaring(term), 0.5, True
