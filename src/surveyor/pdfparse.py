@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pymupdf
+from .pymupdf_core import pymupdf
 
 from .errors import PdfError
 from .identity import STAMP

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pymupdf
+from ..pymupdf_core import pymupdf
 
 from surveyor.evidence.equations import save_crop, open_pdf
 
