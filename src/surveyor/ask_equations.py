@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from .bm25_index import tokenize
 from .catalog import Catalog
-from .evidence.equation_cache import paper_equations
+from .evidence.equation_cache import page_equations
 from .retrieve import Passage
 from .settings import Settings
 from .textnorm import collapse, match_key
@@ -25,8 +24,7 @@ from .verify import embed_cached, quote_in_page
 EQUATION_PAPERS = 2
 # Term overlap with the question, added to the cosine (as in ask.rank_quotes).
 OVERLAP_WEIGHT = 0.6
-EMBED_MAX = 8
-CACHE_VERSION = "1"       # bump when the extractor's output changes: cached equations are then re-extracted             # equations embedded per question, those sharing most of its words
+EMBED_MAX = 8             # equations embedded per question, those sharing most of its words
 # Below this score no equation is about the question (dev: the asked-for equations score 0.5-1.2).
 MIN_SCORE = 0.4
 
@@ -59,7 +57,7 @@ def find_equation(question: str, passages: list[Passage], catalog: Catalog, sett
     for paper_id, by_page in pages.items():
         chunks = [c for c in catalog.chunks(paper_id) if c.page in by_page]
         record = catalog.paper(paper_id)
-        for eq in paper_equations(settings, record) if record else []:
+        for eq in page_equations(settings, record, by_page) if record else []:
             passage = by_page.get(eq["page"])
             if passage is None or not eq["number"]:
                 continue
