@@ -20,6 +20,7 @@ def register(app: typer.Typer, state) -> None:
         """Answer a question from the corpus; every sentence cites a page that supports it."""
         from .ask import answer
 
+        state.read_only = True
         result = answer(state.settings(), question, k=k, llm_spec=llm, papers=paper or None, since_year=since_year)
         if as_json:
             emit_json(result.to_json())
