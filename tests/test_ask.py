@@ -267,6 +267,24 @@ def test_cli_json_output(home):
     assert human.returncode == 0 and "\nSources:\n" in human.stdout and f"[{PPO} p." in human.stdout
 
 
+def test_topic_and_year_filters_limit_the_sources(settings, retriever):
+    from surveyor.topic_match import papers_in_topic
+    from surveyor.topics import resolve_topic
+
+    in_topic = set(papers_in_topic(retriever.catalog, resolve_topic("distillation")))
+    assert in_topic and PPO not in in_topic
+    result = answer(settings, "How is the smaller student model trained from the teacher?", llm_spec="none",
+                    retriever=retriever, topic="distillation")
+    assert not result.abstained and {s.arxiv_id for s in result.sources} <= in_topic
+    old = answer(settings, PPO_QUESTION, llm_spec="none", retriever=retriever, until_year=2018)
+    assert {s.arxiv_id for s in old.sources} == {PPO}
+    with pytest.raises(InputError, match="after --until-year"):
+        answer(settings, PPO_QUESTION, llm_spec="none", retriever=retriever, since_year=2024, until_year=2020)
+    proc = subprocess.run([sys.executable, "-m", "surveyor", "--home", str(settings.home), "ask", PPO_QUESTION,
+                           "--llm", "none", "--topic", "cooking"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1 and "unknown topic" in proc.stderr
+
+
 # --------------------------------------------------------------------------- backends
 
 

@@ -168,23 +168,27 @@ class Answer:
 
 def answer(settings: Settings, question: str, k: int | None = None, llm_spec: str | None = None,
            papers: list[str] | None = None, since_year: int | None = None,
-           retriever: Retriever | None = None) -> Answer:
-    """Answer `question` from the corpus of `settings.home` (see the module docstring)."""
+           retriever: Retriever | None = None, until_year: int | None = None, topic: str | None = None) -> Answer:
+    """Answer `question` from the corpus of `settings.home` (see the module docstring). `papers`, the
+    year range and `topic` limit which papers it is answered from."""
     question = collapse(question or "")
     if not question:
         raise InputError("empty question: ask something, e.g. surveyor ask \"What does PPO clip?\"")
+    if since_year and until_year and since_year > until_year:
+        raise InputError(f"--since-year {since_year} is after --until-year {until_year}")
+    years = (since_year, until_year) if since_year or until_year else None
     own = retriever is None
     retriever = retriever or Retriever(settings)
     try:
         require_papers(retriever.catalog, settings)
-        return _answer(settings, retriever, question, k, llm_spec, papers, since_year)
+        return _answer(settings, retriever, question, k, llm_spec, papers, years, topic)
     finally:
         if own:
             retriever.close()
 
 
 def _answer(settings: Settings, retriever: Retriever, question: str, k: int | None, llm_spec: str | None,
-            papers: list[str] | None, since_year: int | None) -> Answer:
+            papers: list[str] | None, years: tuple[int | None, int | None] | None, topic: str | None) -> Answer:
     from .llm import make_llm
 
     timings: dict[str, float] = {}
@@ -194,7 +198,7 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     timings["llm_load_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    passages, named = retrieve_passages(retriever, question, k, papers, (since_year, None) if since_year else None)
+    passages, named = retrieve_passages(retriever, question, k, papers, years, topic)
     timings["retrieve_s"] = time.perf_counter() - started
     embedder = get_embedder(settings.embedding)
     reason = abstention_reason(question, passages, retriever) if passages else "nothing retrieved"
@@ -237,11 +241,12 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
 
 
 def retrieve_passages(retriever: Retriever, question: str, k: int | None = None, papers: list[str] | None = None,
-                      years: tuple[int | None, int | None] | None = None) -> tuple[list[Passage], dict[str, list[str]]]:
+                      years: tuple[int | None, int | None] | None = None,
+                      topic: str | None = None) -> tuple[list[Passage], dict[str, list[str]]]:
     """The passages a question is answered from, and the papers it names (each with its own names):
     hybrid search in which a named paper gets a vote and room of its own (Retriever.search's focus)."""
     named = retriever.naming(paper_name_terms(question), capitalised_words(question))
-    passages = retriever.search(question, k=k, papers=papers, years=years, focus=list(named),
+    passages = retriever.search(question, k=k, papers=papers, years=years, topic=topic, focus=list(named),
                                 focus_names=[t for terms in named.values() for t in terms])
     return passages, named
 

@@ -16,12 +16,15 @@ def register(app: typer.Typer, state) -> None:
                                               help="embedded | ollama:MODEL | none (extractive, fast) | auto (default: llm.backend)"),
             as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON"),
             paper: Optional[list[str]] = typer.Option(None, "--paper", help="Only this paper (arXiv id; repeatable)"),
-            since_year: Optional[int] = typer.Option(None, "--since-year", help="Only papers first published in or after this year")) -> None:
+            since_year: Optional[int] = typer.Option(None, "--since-year", help="Only papers first published in or after this year"),
+            until_year: Optional[int] = typer.Option(None, "--until-year", help="Only papers first published in or before this year"),
+            topic: Optional[str] = typer.Option(None, "--topic", help="Only papers of this topic (see `surveyor topics`)")) -> None:
         """Answer a question from the corpus; every sentence cites a page that supports it."""
         from .ask import answer
 
         state.read_only = True
-        result = answer(state.settings(), question, k=k, llm_spec=llm, papers=paper or None, since_year=since_year)
+        result = answer(state.settings(), question, k=k, llm_spec=llm, papers=paper or None, since_year=since_year,
+                        until_year=until_year, topic=topic)
         if as_json:
             emit_json(result.to_json())
             return
