@@ -150,7 +150,7 @@ def test_tokenize_keeps_numbers_and_compounds():
     assert "the" not in tokens and "on" not in tokens
 
 
-def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_path):
+def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_path, monkeypatch):
     settings = load_settings(tmp_path / "home")
     shutil.copytree(home, settings.home)
     shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
@@ -171,14 +171,30 @@ def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_pa
         reused = BM25Index.for_catalog(catalog, settings.index_dir)
         assert reused.key == key and len(reused) == catalog.chunk_count()
 
-        # A new paper changes the content hash: the index is rebuilt under the new key, the old one removed.
+        # A new paper changes the content hash: ingest rebuilds the index under the new key and removes the
+        # old one, tokenizing only the new paper's chunks (the others' tokens are kept per paper).
+        from surveyor import bm25_index
         from surveyor.ingest import Ingestor
 
+        tokens_folder = settings.index_dir / bm25_index.TOKENS_FOLDER
+        assert len(list(tokens_folder.iterdir())) == len(catalog.papers())
+        before = catalog.chunk_count()
+        tokenized: list[str] = []
+        real_tokenize = bm25_index.tokenize
+        monkeypatch.setattr(bm25_index, "tokenize", lambda text: tokenized.append(text) or real_tokenize(text))
         pdf = make_pdf(tmp_path / "extra.pdf", "Zebra Gradient Estimators",
                        ["We introduce the zebrafold estimator for variance reduction in policy gradients. " * 4])
         Ingestor(settings, arxiv_lookup=False, progress=False).run([pdf])
         new_key = index_key(catalog)
         assert new_key != key
+        assert (folder.parent / new_key / "meta.json").is_file()  # built by ingest, before any question
+        assert len(tokenized) == catalog.chunk_count() - before > 0
+        assert len(list(tokens_folder.iterdir())) == len(catalog.papers())
+        monkeypatch.undo()
+        fresh = BM25Index.build([r.chunk_id for r in catalog.chunks()], [r.text for r in catalog.chunks()])
+        rebuilt = BM25Index.for_catalog(catalog, settings.index_dir)
+        assert rebuilt.chunk_ids == fresh.chunk_ids
+        assert (rebuilt.scores("policy gradient variance") == fresh.scores("policy gradient variance")).all()
         with Retriever(settings, catalog) as third:
             found = third.search("zebrafold estimator", k=3, mode="bm25")
         assert found and found[0].title == "Zebra Gradient Estimators"

@@ -181,9 +181,11 @@ class Ingestor:
                 reconcile(self.settings, catalog, store)
                 self._ingest_files(pdfs, jsonl, catalog, store, report)
                 if report.changed_ids:
+                    from .bm25_index import BM25Index
                     from .topic_match import score_topics
 
                     catalog.set_topics(score_topics(self.settings, catalog, report.changed_ids))
+                    BM25Index.for_catalog(catalog, self.settings.index_dir)  # now, not on the next question
                 report.papers = len(catalog.papers())
                 report.chunks = catalog.chunk_count()
             finally:
