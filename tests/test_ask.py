@@ -278,6 +278,8 @@ def test_topic_and_year_filters_limit_the_sources(settings, retriever):
     assert not result.abstained and {s.arxiv_id for s in result.sources} <= in_topic
     old = answer(settings, PPO_QUESTION, llm_spec="none", retriever=retriever, until_year=2018)
     assert {s.arxiv_id for s in old.sources} == {PPO}
+    with pytest.raises(InputError, match="no paper in the corpus matches --topic distillation --since-year 2030"):
+        answer(settings, PPO_QUESTION, llm_spec="none", retriever=retriever, topic="distillation", since_year=2030)
     with pytest.raises(InputError, match="after --until-year"):
         answer(settings, PPO_QUESTION, llm_spec="none", retriever=retriever, since_year=2024, until_year=2020)
     proc = subprocess.run([sys.executable, "-m", "surveyor", "--home", str(settings.home), "ask", PPO_QUESTION,

@@ -181,10 +181,22 @@ def answer(settings: Settings, question: str, k: int | None = None, llm_spec: st
     retriever = retriever or Retriever(settings)
     try:
         require_papers(retriever.catalog, settings)
+        if retriever.allowed_papers(papers, years, topic) == []:
+            raise InputError(f"no paper in the corpus matches {_filters_text(papers, years, topic)} "
+                             "(see `surveyor papers` and `surveyor status`)")
         return _answer(settings, retriever, question, k, llm_spec, papers, years, topic)
     finally:
         if own:
             retriever.close()
+
+
+def _filters_text(papers: list[str] | None, years: tuple[int | None, int | None] | None, topic: str | None) -> str:
+    parts = [f"--paper {p}" for p in papers or []] + ([f"--topic {topic}"] if topic else [])
+    if years and years[0]:
+        parts.append(f"--since-year {years[0]}")
+    if years and years[1]:
+        parts.append(f"--until-year {years[1]}")
+    return " ".join(parts)
 
 
 def _answer(settings: Settings, retriever: Retriever, question: str, k: int | None, llm_spec: str | None,

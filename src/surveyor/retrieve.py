@@ -269,7 +269,7 @@ class Retriever:
             out.append(pid)
         return out
 
-    def _allowed_papers(self, papers: Sequence[str] | None, years: tuple[int | None, int | None] | None,
+    def allowed_papers(self, papers: Sequence[str] | None, years: tuple[int | None, int | None] | None,
                         topic: str | None) -> list[str] | None:
         """Paper ids a query may return; None = all (no paper-level filter)."""
         view = self.view()
@@ -312,7 +312,7 @@ class Retriever:
             raise InputError(f"k must be at least 1, got {k}")
         include_refs = cfg.include_references if include_references is None else include_references
         view = self.view()
-        allowed = self._allowed_papers(papers, years, topic)
+        allowed = self.allowed_papers(papers, years, topic)
         if allowed is not None and not allowed:
             return []
         depth = max(cfg.candidates, MIN_CANDIDATES_PER_K * k)
