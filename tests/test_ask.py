@@ -367,6 +367,15 @@ def test_a_sentence_that_restates_the_question_is_dropped(settings, retriever):
     assert [s.action for s in grounded] == ["dropped"] and grounded[0].reasons == ["restates the question"]
 
 
+def test_a_running_title_is_not_quoted():
+    title = "MiniMax-M1: Scaling Test-Time Compute Efficiently with Lightning Attention"
+    assert ask_module.after_running_title(f"{title} 2x speedup", title) == ""
+    assert ask_module.after_running_title(f"{title} We clip the importance sampling weight.", title) == \
+        "We clip the importance sampling weight."
+    assert ask_module.after_running_title("We clip the importance sampling weight.", title) == \
+        "We clip the importance sampling weight."
+
+
 def test_a_paraphrase_that_drops_numbers_gives_way_to_its_quote():
     quote = "DistilBERT was trained on 8 16GB V100 GPUs for approximately 90 hours."
     p = ask_module.Passage(chunk_id="c", paper_id="1910.01108", arxiv_id="1910.01108", title="", year=2019, page=3,

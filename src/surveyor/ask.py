@@ -91,6 +91,7 @@ EXTRACTIVE_SENTENCES = 3       # quotes in the answer
 EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share of the best
 MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
 QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
+MIN_QUOTE_WORDS = 4            # what is left of a sentence after a running title, to be quotable
 RANK_EMBED_MAX = 40            # candidate quotes embedded per ranking, the lexically best
 # A quote is added after the model's sentences when it brings a number they lack, or at least this share
 # of the question's (IDF-weighted) terms that their evidence does not state: one rare word is enough,
@@ -521,7 +522,18 @@ def _page_sentences(passages: list[Passage], catalog: Catalog, page_texts=None):
                 continue
             seen_pages.add((p.paper_id, p.page))
             texts += [t for t in page_texts(p.paper_id, p.page) if t != p.text]
-        yield list(dict.fromkeys(x for t in texts for x in quotable_sentences(t))), p, page
+        sentences = (after_running_title(x, p.title) for t in texts for x in quotable_sentences(t))
+        yield list(dict.fromkeys(x for x in sentences if x)), p, page
+
+
+def after_running_title(sentence: str, title: str) -> str:
+    """The sentence without the paper's title in front: a running page header glued to the page's
+    first line ("MiniMax-M1: Scaling ... Lightning Attention 2x speedup"). "" when little else is left."""
+    words, title_words = sentence.split(), title.split()
+    if not title_words or [match_key(w) for w in words[:len(title_words)]] != [match_key(w) for w in title_words]:
+        return sentence
+    rest = words[len(title_words):]
+    return " ".join(rest) if len(rest) >= MIN_QUOTE_WORDS else ""
 
 
 def extreme_row_quote(question: str, passages: list[Passage], catalog: Catalog, page_texts=None,
