@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .acronyms import question_acronyms
 from .ask_equations import find_equation
 from .ask_tables import extreme_row, superlative, table_row_quotes
 from .bm25_index import s_stem, tokenize
@@ -259,8 +260,14 @@ def retrieve_passages(retriever: Retriever, question: str, k: int | None = None,
     """The passages a question is answered from, and the papers it names (each with its own names):
     hybrid search in which a named paper gets a vote and room of its own (Retriever.search's focus)."""
     named = retriever.naming(paper_name_terms(question), capitalised_words(question))
-    passages = retriever.search(question, k=k, papers=papers, years=years, topic=topic, focus=list(named),
-                                focus_names=[t for terms in named.values() for t in terms])
+    names = [t for terms in named.values() for t in terms]
+    # An acronym that is no paper's name is searched with what it stands for: GRPO's definition says
+    # "Group Relative Policy Optimization" once; dozens of chunks say "GRPO" in passing.
+    spelled = [e for a in question_acronyms(question) if a.lower() not in names
+               and (e := retriever.acronym_expansion(a)) and e not in question.lower()]
+    query = " ".join([question, *(f"({e})" for e in spelled)])
+    passages = retriever.search(query, k=k, papers=papers, years=years, topic=topic, focus=list(named),
+                                focus_names=names)
     return passages, named
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .acronyms import best_expansion, expansions
 from .bm25_index import BM25Index, index_key, tokenize
 from .catalog import Catalog, ChunkRow, PaperRecord
 from .embedder import get_embedder
@@ -48,6 +49,7 @@ GENERIC_NAMES = frozenset("ai llm llms vlm vlms mllm mllms rl sft asr tts gpu gp
 # A paper declares its own name early ("We call our approach Whisper", "we introduce MindSearch").
 DECLARED_MAX_PAGE = 3
 # A word mentioned by more papers than this is a common word or a shared model name, not one paper's own.
+EXPANSION_MAX_CHUNKS = 400     # chunks read for an acronym's expansion: enough votes, flat cost at any corpus size
 DECLARED_MAX_MENTIONS = 12
 _DECLARES = r"(?:\bwe\s+(?:call|name|dub|term)\s+(?:[\w\-]+\s+){0,3}?|\b(?:called|named|dubbed|termed)\s+|\bwe\s+(?:introduce|present|propose)\s+)[\"“‘']?"
 
@@ -220,22 +222,45 @@ class Retriever:
         """(papers, vote weight, whether the term is their own name) for one term of a question."""
         if len(term) < 2 or term in GENERIC_NAMES:
             return [], 0.0, False
-        view = self.view()
-        if view.title_names is None:
-            view.title_names = {pid: _title_words(p.meta.title) | _initials(p.meta.title)
-                                for pid, p in sorted(view.papers.items())}
-        named = [pid for pid, names in view.title_names.items() if term in names]
+        named = [pid for pid, names in self._title_names().items() if term in names]
         if named:
             return named, 1.0, True
+        view = self.view()
         pattern = re.compile(rf"(?<![\w\-]){re.escape(term)}(?![\w\-])")
         named = [pid for pid, p in sorted(view.papers.items()) if pattern.search((p.meta.abstract or "").lower())]
         if named:  # a word of the abstract is the paper's subject matter, not its name: kept in its own search
             return named, 0.5, False
         return self._declaring(term), 0.5, True
 
+    def acronym_expansion(self, acronym: str) -> str | None:
+        """What the corpus says the acronym stands for most often ("grpo" → "group relative policy
+        optimization"), from the non-reference chunks that contain it. None when none spells it out, and
+        when a paper's title holds every word of it (DeiT, LLM): the acronym then means a paper, or
+        nothing in particular."""
+        view = self.view()
+        tokens = tokenize(acronym)
+        if not tokens:
+            return None
+        rows = np.flatnonzero(view.bm25.rows_with_all(tokens) & ~view.row_is_ref)[:EXPANSION_MAX_CHUNKS]
+        ids = (view.bm25.chunk_ids[i] for i in rows)
+        expansion = best_expansion(acronym, (view.rows[cid].text for cid in ids if cid in view.rows))
+        words = _title_words(expansion) if expansion else set()
+        if not words or any(words <= names for names in self._title_names().values()):
+            return None
+        return expansion
+
+    def _title_names(self) -> dict[str, set[str]]:
+        """Per paper: the words of its title and its initials, the names a question may call it by."""
+        view = self.view()
+        if view.title_names is None:
+            view.title_names = {pid: _title_words(p.meta.title) | _initials(p.meta.title)
+                                for pid, p in sorted(view.papers.items())}
+        return view.title_names
+
     def _declaring(self, term: str) -> list[str]:
         """Papers that declare `term` as their name on one of their first DECLARED_MAX_PAGE pages
-        (a footnote mark may follow it: "We call our approach Whisper2")."""
+        (a footnote mark may follow it: "We call our approach Whisper2"), or spell it out there as an
+        acronym ("Multimodal Bottleneck Transformer (MBT)")."""
         view = self.view()
         tokens = tokenize(term)
         if not tokens:
@@ -251,7 +276,8 @@ class Retriever:
                     view.openings.setdefault(row.paper_id, []).append(row.text.lower())
         pattern = re.compile(_DECLARES + re.escape(term) + r"\d?(?![\w\-])")
         return sorted(pid for pid in candidates
-                      if any(term in text and pattern.search(text) for text in view.openings.get(pid, ())))
+                      if any(term in text and (pattern.search(text) or expansions(term, [text]))
+                             for text in view.openings.get(pid, ())))
 
     # --- filters ----------------------------------------------------------------
     def resolve_papers(self, ids: Iterable[str]) -> list[str]:
