@@ -244,6 +244,8 @@ def test_a_plain_word_names_the_paper_that_declares_it(retriever):
     assert list(naming.values()) == [["distilbert"]]          # its own name: left out of its inner ranking
     assert list(retriever.naming(["InstructGPT"]).values()) == [[]]  # named by its abstract: subject matter
     assert retriever.naming([], ["Transformer"]) == {}        # used by many, declared by none
+    # Spelling an acronym out on its first pages declares it too: "... a reward model (RM) ..."
+    assert retriever.naming(["RM"]).get("2203.02155") == ["rm"]
 
 
 def test_focused_slots_follow_the_question_without_the_papers_name(retriever):
