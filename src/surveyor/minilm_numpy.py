@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-BATCH = 32
+BATCH = 8  # texts per forward pass: small batches keep the activations in cache (8: 0.40 s for 40 sentences, 32: 0.53 s)
 GELU_BLOCK = 1 << 16  # elements: 256 KiB of float32 per pass
 
 
