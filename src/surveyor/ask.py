@@ -93,7 +93,7 @@ EXTRACTIVE_RELATIVE = 0.8     # a further quote must score at least this share o
 MAX_QUOTE_CHARS = 400          # longer "sentences" are table dumps; quoted only when nothing else is
 QUESTION_OVERLAP_WEIGHT = 0.6  # word overlap with the question, added to the cosine
 MIN_QUOTE_WORDS = 4            # what is left of a sentence after a running title, to be quotable
-RANK_EMBED_MAX = 40            # candidate quotes embedded per ranking, the lexically best
+RANK_EMBED_MAX = 28            # candidate quotes embedded per ranking, the lexically best (40 gave the same dev keys)
 # A quote is added after the model's sentences when it brings a number they lack, or at least this share
 # of the question's (IDF-weighted) terms that their evidence does not state: one rare word is enough,
 # since a small model often answers one half of a two-part question.
