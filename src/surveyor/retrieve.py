@@ -417,12 +417,14 @@ class Retriever:
 
         Queries the collection directly rather than through VectorStore.query: that one counts the
         collection first (a second round trip, ~10 ms at 100k chunks) and fetches the documents, which
-        the catalog already holds. Chroma itself returns fewer hits when it holds fewer than n.
+        the catalog already holds. The kind comes from the catalog too: fetching metadatas was 17 of a
+        20 ms query for 2 x 200 hits. Chroma itself returns fewer hits when it holds fewer than n.
         """
+        rows = self.view().rows
         result = self.store.collection.query(query_embeddings=vectors, n_results=n, where=where,
-                                             include=["metadatas", "distances"])
-        return [[(cid, 1.0 - float(dist), (meta or {}).get("kind", "")) for cid, meta, dist in zip(ids, metas, dists)]
-                for ids, metas, dists in zip(result["ids"], result["metadatas"], result["distances"])]
+                                             include=["distances"])
+        return [[(cid, 1.0 - float(dist), rows[cid].kind if cid in rows else "") for cid, dist in zip(ids, dists)]
+                for ids, dists in zip(result["ids"], result["distances"])]
 
     @staticmethod
     def _passage(view: _CorpusView, cid: str, score: float, d_rank: int | None, b_rank: int | None,
