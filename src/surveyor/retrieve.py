@@ -49,8 +49,8 @@ GENERIC_NAMES = frozenset("ai llm llms vlm vlms mllm mllms rl sft asr tts gpu gp
 # A paper declares its own name early ("We call our approach Whisper", "we introduce MindSearch").
 DECLARED_MAX_PAGE = 3
 # A word mentioned by more papers than this is a common word or a shared model name, not one paper's own.
-EXPANSION_MAX_CHUNKS = 400     # chunks read for an acronym's expansion: enough votes, flat cost at any corpus size
 DECLARED_MAX_MENTIONS = 12
+EXPANSION_MAX_CHUNKS = 400     # chunks read for an acronym's expansion: enough votes, flat cost at any corpus size
 _DECLARES = r"(?:\bwe\s+(?:call|name|dub|term)\s+(?:[\w\-]+\s+){0,3}?|\b(?:called|named|dubbed|termed)\s+|\bwe\s+(?:introduce|present|propose)\s+)[\"“‘']?"
 
 
@@ -296,7 +296,7 @@ class Retriever:
         return out
 
     def allowed_papers(self, papers: Sequence[str] | None, years: tuple[int | None, int | None] | None,
-                        topic: str | None) -> list[str] | None:
+                       topic: str | None) -> list[str] | None:
         """Paper ids a query may return; None = all (no paper-level filter)."""
         view = self.view()
         allowed: set[str] | None = None
