@@ -32,10 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from surveyor.ask import answer  # noqa: E402
-from surveyor.retrieve import Retriever  # noqa: E402
+from surveyor.grounding import quote_on_page  # noqa: E402
+from surveyor.retrieve.retriever import Retriever  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
-from surveyor.verify import quote_in_page  # noqa: E402
+from surveyor.write.ask.answer import answer  # noqa: E402
 
 DEFAULT_QA = REPO.parent / "shared" / "eval" / "dev_qa.jsonl"
 TARGETS = {"gold": 0.9, "keys": 0.8, "abstain": 2 / 3, "verbatim": 1.0}
@@ -55,7 +55,7 @@ def run(settings, retriever: Retriever, questions: list[dict], spec: str, verbos
             citations += 1
             paper_id = next((s.passage.paper_id for s in result.sentences
                              if s.passage is not None and s.passage.arxiv_id == c.arxiv_id), c.arxiv_id)
-            verbatim += (c.arxiv_id, c.page) in retrieved and quote_in_page(
+            verbatim += (c.arxiv_id, c.page) in retrieved and quote_on_page(
                 c.quote, retriever.catalog.page_text(paper_id, c.page))
         if q.get("arxiv_id"):
             papers = {c.arxiv_id for c in result.citations} | {s.arxiv_id for s in result.sources}
@@ -117,7 +117,7 @@ def main() -> None:
         retriever.search("warm up", k=1)  # load the embedder and the BM25 index outside the timings
         for spec in [s.strip() for s in args.llm.split(",") if s.strip()]:
             if spec != "none":  # load the model outside the timings, as a long-lived process would
-                from surveyor.llm import make_llm
+                from surveyor.write.llm import make_llm
 
                 make_llm(spec, settings.llm)
             print(f"\n--llm {spec}")

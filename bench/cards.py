@@ -25,16 +25,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from surveyor.catalog import Catalog  # noqa: E402
-from surveyor.evidence.cards import (  # noqa: E402
-    QUOTE_FIELDS, EvidenceCard, card_path, dataset_names_in, get_card, quote_on_page)
+from surveyor.evidence.cards import QUOTE_FIELDS, EvidenceCard, card_path, dataset_names_in, get_card  # noqa: E402
+from surveyor.grounding import quote_on_page  # noqa: E402
+from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
 
 FIELDS = QUOTE_FIELDS + ("equations", "figures", "dataset_names")
 
 
 def _ingest(corpus: Path, home: Path) -> None:
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
 
     settings = load_settings(home)
     started = time.perf_counter()

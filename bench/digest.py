@@ -25,10 +25,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from surveyor.catalog import Catalog  # noqa: E402
-from surveyor.digest import (build_digest, date_precision, first_version_day, record_history_of,  # noqa: E402
-                             week_of, write_digest)
+from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
+from surveyor.write.digest.build import (  # noqa: E402
+    build_digest,
+    date_precision,
+    first_version_day,
+    record_history_of,
+    week_of,
+    write_digest,
+)
 
 YEAR = 2025
 WEEKS = 6

@@ -17,10 +17,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from surveyor.chunking import chunk_paper  # noqa: E402
-from surveyor.embedder import get_embedder  # noqa: E402
-from surveyor.ingest import Ingestor, discover  # noqa: E402
-from surveyor.pdfparse import parse_pdf  # noqa: E402
+from surveyor.index.chunking import chunk_paper  # noqa: E402
+from surveyor.index.embedder import get_embedder  # noqa: E402
+from surveyor.index.ingest import Ingestor, discover  # noqa: E402
+from surveyor.index.pdfparse import parse_pdf  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -33,10 +33,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from surveyor.ask import retrieve_passages  # noqa: E402
-from surveyor.bm25_index import BM25Index  # noqa: E402
-from surveyor.retrieve import Retriever  # noqa: E402
+from surveyor.index.bm25 import BM25Index  # noqa: E402
+from surveyor.retrieve.retriever import Retriever  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
+from surveyor.write.ask.answer import retrieve_passages  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 # Copies of a vector get this much gaussian noise (then re-normalised): exact duplicates would
@@ -51,7 +51,7 @@ def load_questions(path: Path) -> list[dict]:
 
 
 def ingest_home(corpus: Path) -> Path:
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
 
     home = Path(tempfile.mkdtemp(prefix="surveyor-bench-"))
     print(f"ingesting {corpus / 'pdf'} into {home} (several minutes) ...", file=sys.stderr)
@@ -98,7 +98,7 @@ def latency(retriever: Retriever, questions: list[str], repeat: int, mode: str =
 
 def scaled_retriever(settings, base: Retriever, target: int) -> tuple[Retriever, Path, float]:
     """A Retriever over `target` chunks: the corpus copied under distinct ids into a scratch store."""
-    from surveyor.store import VectorStore
+    from surveyor.index.store import VectorStore
 
     started = time.perf_counter()
     got = base.store.collection.get(include=["embeddings", "documents", "metadatas"])

@@ -41,10 +41,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from surveyor.catalog import Catalog  # noqa: E402
+from surveyor.grounding import Citation, PageTexts, check_cited, cited_claims  # noqa: E402
+from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
-from surveyor.survey import SurveyOptions, build_survey, check_claim, cited_claims  # noqa: E402
 from surveyor.topics import all_topics  # noqa: E402
+from surveyor.write.survey.build import SurveyOptions, build_survey  # noqa: E402
 
 
 def _fail(message: str) -> None:
@@ -69,14 +70,13 @@ def measure(settings, result, embedder) -> dict:
         cited_ids = {m.group(1) for m in re.finditer(r"\[([\w.\-/]+) p\.\d+", md)}
         outside = len({r["arxiv_id"] for r in result.references} - corpus_ids) + len(cited_ids - corpus_ids)
         claims = cited_claims(md)
-        cache: dict = {}
+        pages = PageTexts(catalog)
         passed = nopage = 0
         for text, pid, page in claims:
             if catalog.page_text(pid, page) is None:
                 nopage += 1
                 continue
-            ok, _, _ = check_claim(catalog, text, pid, page, embedder, cache)
-            passed += ok
+            passed += check_cited(text, Citation(pid, page), pages, embedder).supported
         era_bad = 0
         for era, ids in result.eras.items():
             for pid in ids:
@@ -92,7 +92,7 @@ def measure(settings, result, embedder) -> dict:
 
 
 def run_topics(args, settings) -> int:
-    from surveyor.embedder import get_embedder
+    from surveyor.index.embedder import get_embedder
 
     embedder = get_embedder(settings.embedding)
     topics = args.topics.split(",") if args.topics else [t.name for t in all_topics()]
@@ -131,8 +131,8 @@ def run_topics(args, settings) -> int:
 
 def regen(args, settings) -> int:
     """Full run on the home minus the topic's 5 newest papers, then again after they are ingested."""
-    from surveyor.ingest import Ingestor
-    from surveyor.topic_match import TOPIC_THRESHOLD
+    from surveyor.index.ingest import Ingestor
+    from surveyor.index.topic_match import TOPIC_THRESHOLD
     from surveyor.topics import resolve_topic
 
     topic = resolve_topic(args.regen)

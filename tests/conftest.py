@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,13 @@ def corpus_pdf(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"test corpus missing: {path} (expected ../shared/corpus beside the repo)", pytrace=False)
     return path
+
+
+def run_cli(home: Path, *args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`surveyor --home HOME ARGS...` in a fresh process, as a user runs it (offline model loading)."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "surveyor", "--home", str(home), *args], capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +66,7 @@ def copy_papers(names: list[str], dest: Path, with_metadata: bool = True) -> Pat
 @pytest.fixture(scope="session")
 def ingested_home(tmp_path_factory, corpus_dir) -> Path:
     """A home with FIXTURE_PAPERS ingested. Read-only for tests: copy it before changing anything."""
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
     from surveyor.settings import load_settings
 
     home = tmp_path_factory.mktemp("ingested-home")

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from surveyor.errors import LLMError
-from surveyor.llm import EmbeddedLLM, Generation
+from surveyor.write.llm import EmbeddedLLM, Generation
 
 OLLAMA_VERSION = "0.12.0"
 DEFAULT_NUM_PREDICT = 128  # Ollama's default is unlimited; a test server keeps replies short

@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
-from surveyor.acronyms import best_expansion, expansions, question_acronyms
-from surveyor.ask import retrieve_passages
-from surveyor.retrieve import Retriever
+from surveyor.retrieve.acronyms import best_expansion, expansions, question_acronyms
+from surveyor.retrieve.retriever import Retriever
 from surveyor.settings import load_settings
+from surveyor.write.ask.answer import retrieve_passages
 
 
 def test_question_acronyms():

@@ -16,11 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from arxiv_replay import DEFAULT_CORPUS, ArxivReplay  # noqa: E402
-
-from surveyor.arxiv_source import ArxivSource  # noqa: E402
 from surveyor.errors import InputError, NetworkError  # noqa: E402
-from surveyor.metadata import PaperMeta  # noqa: E402
 from surveyor.settings import ArxivSettings  # noqa: E402
+from surveyor.sources.arxiv import ArxivSource  # noqa: E402
+from surveyor.sources.metadata import PaperMeta  # noqa: E402
 
 METADATA = DEFAULT_CORPUS / "pdf" / "metadata.jsonl"
 

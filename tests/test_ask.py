@@ -16,16 +16,16 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from surveyor import ask as ask_module
-from surveyor.ask import ABSTAIN_TEXT, answer, cited_passages, reply_sentences
-from surveyor.catalog import Catalog
-from surveyor.embedder import get_embedder
 from surveyor.errors import EmptyCorpus, InputError, LLMError
-from surveyor.llm import default_gguf_path, make_llm
-from surveyor.retrieve import Retriever
+from surveyor.grounding import best_support, check_support, is_instruction_like, quote_on_page
+from surveyor.index.catalog import Catalog
+from surveyor.index.embedder import get_embedder
+from surveyor.retrieve.retriever import Retriever
 from surveyor.settings import EmbeddingSettings, LLMSettings, load_settings
 from surveyor.textnorm import match_key
-from surveyor.verify import best_support, check_support, is_instruction_like, quote_in_page
+from surveyor.write.ask import answer as ask_module
+from surveyor.write.ask.answer import ABSTAIN_TEXT, answer, cited_passages, reply_sentences
+from surveyor.write.llm import default_gguf_path, make_llm
 
 PPO = "1707.06347"
 PPO_QUESTION = "What is the clipped surrogate objective that PPO maximizes, and which equation defines it?"
@@ -77,7 +77,7 @@ def assert_grounded(result, catalog: Catalog) -> None:
     for sentence in kept:
         p = sentence.passage
         assert (p.arxiv_id, p.page) in retrieved
-        assert quote_in_page(sentence.quote, catalog.page_text(p.paper_id, p.page)), sentence
+        assert quote_on_page(sentence.quote, catalog.page_text(p.paper_id, p.page)), sentence
         assert sentence.text.endswith((p.tag, f"{p.tag}.")), sentence.text
         if sentence.action in ("kept", "reassigned"):
             verdict = ask_module.supports(sentence.text, p, catalog, get_embedder(EmbeddingSettings()))
@@ -131,15 +131,15 @@ def test_verify_requires_formulas_verbatim():
     assert any("formula" in r for r in check_support(rewritten, evidence).reasons)
 
 
-def test_best_support_and_quote_in_page():
+def test_best_support_and_quote_on_page():
     passages = ["Whisper resamples audio to 16,000 Hz and computes an 80-channel log-magnitude Mel spectrogram.",
                 "DeiT adds a distillation token to the vision transformer."]
     passage, verdict = best_support("Whisper computes an 80-channel Mel spectrogram from 16,000 Hz audio.", passages)
     assert passage == passages[0] and verdict.supported
     page = "All audio is re-sampled to 16,000 Hz, and an 80-channel log-\nmagnitude Mel spectrogram representation"
-    assert quote_in_page("an 80-channel log-magnitude mel spectrogram", page)
-    assert not quote_in_page("a 40-channel Mel spectrogram", page)
-    assert not quote_in_page("", page)
+    assert quote_on_page("an 80-channel log-magnitude mel spectrogram", page)
+    assert not quote_on_page("a 40-channel Mel spectrogram", page)
+    assert not quote_on_page("", page)
 
 
 def test_instruction_like_text_is_recognised():
@@ -221,7 +221,7 @@ def test_complement_adds_the_number_the_model_left_out(settings, retriever):
     weights = {t: retriever.view().bm25.idf(t) for t in ask_module.question_terms(question)}
     extra = ask_module.complement(question, [vague], passages, retriever.catalog, embedder, weights)
     assert len(extra) == 1 and "90 hours" in extra[0].quote
-    assert quote_in_page(extra[0].quote, retriever.catalog.page_text(extra[0].passage.paper_id, extra[0].passage.page))
+    assert quote_on_page(extra[0].quote, retriever.catalog.page_text(extra[0].passage.paper_id, extra[0].passage.page))
 
 
 def test_unanswerable_question_abstains(settings, retriever):
@@ -268,7 +268,7 @@ def test_cli_json_output(home):
 
 
 def test_topic_and_year_filters_limit_the_sources(settings, retriever):
-    from surveyor.topic_match import papers_in_topic
+    from surveyor.index.topic_match import papers_in_topic
     from surveyor.topics import resolve_topic
 
     in_topic = set(papers_in_topic(retriever.catalog, resolve_topic("distillation")))
@@ -321,7 +321,7 @@ def test_unreachable_ollama_names_backend_and_suggests_none(settings, retriever)
 
 
 def test_injected_instructions_change_nothing(home, tmp_path, embedded_llm, short_answers):
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
 
     injected_home = tmp_path / "home"
     shutil.copytree(home, injected_home)

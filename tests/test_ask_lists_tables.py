@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from surveyor.ask import answer
-from surveyor.ask_tables import extreme_row, superlative, table_row_quotes
-from surveyor.enumerations import following_items, opens_list
-from surveyor.retrieve import Retriever
+from surveyor.grounding import quotable_sentences, quote_on_page
+from surveyor.retrieve.retriever import Retriever
 from surveyor.settings import load_settings
-from surveyor.verify import quotable_sentences, quote_in_page
+from surveyor.write.ask.answer import answer
+from surveyor.write.ask.enumerations import following_items, opens_list
+from surveyor.write.ask.tables import extreme_row, superlative, table_row_quotes
 
 R1 = "2501.12948"
 PPO = "1707.06347"
@@ -44,7 +44,7 @@ def test_following_items_of_a_list_head_on_a_real_page(retriever):
     assert opens_list(head) and not opens_list("A plain sentence.")
     items = following_items(head, texts)
     assert items and items[0].startswith("• Format rewards:")
-    assert all(quote_in_page(item, retriever.catalog.page_text(pid, 6)) for item in items)
+    assert all(quote_on_page(item, retriever.catalog.page_text(pid, 6)) for item in items)
     assert following_items("A plain sentence.", texts) == []
 
 
@@ -56,7 +56,7 @@ def test_extractive_answer_lists_every_reward(settings, retriever):
     assert "accuracy reward" in text and "format reward" in text
     for c in result.citations:
         page = retriever.catalog.page_text(paper_id(retriever, c.arxiv_id), c.page)
-        assert quote_in_page(c.quote, page)
+        assert quote_on_page(c.quote, page)
 
 
 def test_superlative_picks_the_extreme_row_of_a_real_table(retriever):

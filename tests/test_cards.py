@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pymupdf
 import pytest
 
-from surveyor.catalog import Catalog
+from conftest import run_cli
 from surveyor.evidence.cards import (
-    QUOTE_FIELDS, EvidenceCard, assets_dir, card_path, dataset_names_in, get_card, quote_on_page, result_numbers)
-from surveyor.ingest import Ingestor
+    QUOTE_FIELDS,
+    EvidenceCard,
+    assets_dir,
+    card_path,
+    dataset_names_in,
+    get_card,
+    result_numbers,
+)
+from surveyor.grounding import quote_on_page
+from surveyor.index.catalog import Catalog
+from surveyor.index.ingest import Ingestor
 from surveyor.settings import load_settings
 
 # Each paper's abstract names (or, for DeepSeek-R1, its first result sentence names) a main benchmark.
@@ -218,22 +224,17 @@ def test_an_image_only_pdf_gets_an_empty_card_that_says_why(tmp_path):
 # --------------------------------------------------------------------------- CLI
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "surveyor", "--home", str(home), *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-
-
 def test_cli_card_equations_and_unknown_id(card_home, cards):
-    done = _cli(card_home, "card", "1707.06347", "--json")
+    done = run_cli(card_home, "card", "1707.06347", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["paper_id"] == "1707.06347" and data["innovations"]
     assert all(Path(eq["image"]).is_absolute() and Path(eq["image"]).is_file() for eq in data["equations"])
 
-    done = _cli(card_home, "card", "1707.06347")
+    done = run_cli(card_home, "card", "1707.06347")
     assert done.returncode == 0 and "Innovations" in done.stdout and "[1707.06347 p.1]" in done.stdout
 
-    done = _cli(card_home, "equations", "1707.06347", "--json")
+    done = run_cli(card_home, "equations", "1707.06347", "--json")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert {"1", "7", "12"} <= {r["number"] for r in rows}
@@ -241,11 +242,11 @@ def test_cli_card_equations_and_unknown_id(card_home, cards):
         assert set(row) >= {"number", "page", "bbox", "text", "latex", "image", "context"}
         assert Path(row["image"]).is_absolute() and Path(row["image"]).is_file()
 
-    done = _cli(card_home, "figures", "2012.12877", "--json")
+    done = run_cli(card_home, "figures", "2012.12877", "--json")
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
     assert figures and all(Path(f["image"]).is_file() and f["caption"] for f in figures)
 
-    done = _cli(card_home, "card", "2999.00001")
+    done = run_cli(card_home, "card", "2999.00001")
     assert done.returncode != 0 and done.stdout == ""
     assert done.stderr.strip().splitlines() == ["surveyor: error: paper 2999.00001 is not in the corpus"]

@@ -23,11 +23,19 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import copy_papers
-from surveyor.catalog import Catalog
-from surveyor.digest import (History, build_digest, date_precision, resolve_window, run_digest, week_of,
-                             window_label, window_papers)
 from surveyor.errors import InputError
+from surveyor.index.catalog import Catalog
 from surveyor.settings import load_settings
+from surveyor.write.digest.build import (
+    History,
+    build_digest,
+    date_precision,
+    resolve_window,
+    run_digest,
+    week_of,
+    window_label,
+    window_papers,
+)
 
 DEEPSEEK = "2501.12948"
 JANUS = "2501.17811"
@@ -37,7 +45,7 @@ CITED = re.compile(r"\u201c(.+?)\u201d \[(\S+) p\.(\d+)\]")
 
 @pytest.fixture(scope="module")
 def home(ingested_home, tmp_path_factory) -> Path:
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
 
     root = tmp_path_factory.mktemp("digest")
     copy = root / "home"
@@ -112,7 +120,7 @@ def test_known_week_picks_only_papers_inside_it(settings, tmp_path):
 
 
 def test_fields_are_cited_quotes_that_pass_the_checker(settings, tmp_path):
-    from surveyor.verify import check_support, quote_in_page
+    from surveyor.grounding import check_support, quote_on_page
 
     result = digest(settings, tmp_path, week=date(2025, 1, 22))
     pick = result.picks[0]
@@ -123,7 +131,7 @@ def test_fields_are_cited_quotes_that_pass_the_checker(settings, tmp_path):
             for quote, pid, page in CITED.findall(pick.fields[name]):
                 assert pid == DEEPSEEK
                 page_text = catalog.page_text(DEEPSEEK, int(page))
-                assert quote_in_page(quote, page_text), (quote, page)
+                assert quote_on_page(quote, page_text), (quote, page)
                 assert check_support(quote, page_text).supported, (quote, page)
                 quoted += 1
         assert quoted >= 5, pick.fields
@@ -182,7 +190,7 @@ def test_unknown_day_week_says_why_it_is_empty(settings, tmp_path):
 
 
 def test_topic_filter_and_relates_to_survey(settings, tmp_path):
-    from surveyor.runinfo import publish_dir
+    from surveyor.render.runinfo import publish_dir
 
     result = digest(settings, tmp_path, week=date(2025, 1, 22), topics=["tool_use"])
     # DeepSeek-R1 is about RL and reasoning: with tool use as the only interest it may or may not match,
@@ -262,6 +270,7 @@ def test_cli_json_and_files(home, tmp_path):
 
 
 def test_fetch_downloads_the_windows_papers_from_arxiv(tmp_path, monkeypatch, corpus_dir):
+    import surveyor
     from arxiv_replay import ArxivReplay
 
     home = tmp_path / "fresh"
@@ -270,7 +279,7 @@ def test_fetch_downloads_the_windows_papers_from_arxiv(tmp_path, monkeypatch, co
     with ArxivReplay(corpus_dir) as server:
         monkeypatch.setenv("SURVEYOR_ARXIV_URL", server.api_url)
         settings = load_settings(home)
-        result = run_digest(settings, week=date(2019, 10, 2), fetch=True, llm_spec="none", n=3)
+        result = surveyor.digest(week=date(2019, 10, 2), fetch=True, llm="none", n=3, settings=settings)
         queries = [r for r in server.requests if r.startswith("/api/query")]
     assert len(queries) == 6  # one search per interest
     assert all("submittedDate" in q for q in queries)
@@ -288,10 +297,10 @@ def test_fetch_downloads_the_windows_papers_from_arxiv(tmp_path, monkeypatch, co
 def test_embedded_advancement_summary_is_checked(settings, tmp_path):
     """With the real embedded model: each generated sentence is kept only if it passes the checker
     against the quotes it was written from, and is cited to their page; otherwise a quote replaces it."""
-    from surveyor.embedder import get_embedder
     from surveyor.evidence.cards import get_card
-    from surveyor.llm import default_gguf_path
-    from surveyor.verify import best_support
+    from surveyor.grounding import best_support
+    from surveyor.index.embedder import get_embedder
+    from surveyor.write.llm import default_gguf_path
 
     if not default_gguf_path(settings.llm).is_file():
         pytest.fail(f"embedded model missing at {default_gguf_path(settings.llm)}; run `make setup`", pytrace=False)

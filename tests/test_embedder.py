@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 
-from surveyor.embedder import Embedder
-from surveyor.minilm_numpy import NumpyEncoder
+from surveyor.index.embedder import Embedder
+from surveyor.index.minilm_numpy import NumpyEncoder
 from surveyor.settings import EmbeddingSettings
 
 TEXTS = [

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from surveyor.catalog import Catalog
+from conftest import corpus_pdf
 from surveyor.evidence import equations as equations_module
 from surveyor.evidence.equation_cache import CACHE_VERSION, page_equations
 from surveyor.evidence.equations import extract_equations, extract_page_equations
+from surveyor.index.catalog import Catalog
 from surveyor.settings import load_settings
-
-from conftest import corpus_pdf
 
 PPO = "1707.06347"
 

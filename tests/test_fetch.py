@@ -3,25 +3,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
 
 from arxiv_replay import ArxivReplay
-from conftest import corpus_pdf
-from surveyor.catalog import Catalog
+from conftest import corpus_pdf, run_cli
+from surveyor.index.catalog import Catalog
 from surveyor.settings import load_settings
-
-SURVEYOR = [sys.executable, "-m", "surveyor"]
-
-
-def run_cli(*args: str, home: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([*SURVEYOR, "--home", str(home), *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **env})
 
 
 def _fast_home(home: Path) -> Path:
@@ -33,8 +23,7 @@ def _fast_home(home: Path) -> Path:
 def test_fetch_by_ids_downloads_ingests_with_arxiv_metadata(tmp_path, corpus_dir):
     home = _fast_home(tmp_path / "home")
     with ArxivReplay(corpus_dir) as server:
-        result = run_cli("fetch", "--ids", "1910.01108,1707.06347", "--json", home=home,
-                         env={"SURVEYOR_ARXIV_URL": server.api_url})
+        result = run_cli(home, "fetch", "--ids", "1910.01108,1707.06347", "--json", env={"SURVEYOR_ARXIV_URL": server.api_url})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["found"] == 2 and report["downloaded"] == 2 and report["ingest"]["added"] == 2
@@ -48,8 +37,7 @@ def test_fetch_by_ids_downloads_ingests_with_arxiv_metadata(tmp_path, corpus_dir
 def test_fetch_by_date_window_keeps_only_that_window(tmp_path, corpus_dir):
     home = _fast_home(tmp_path / "home")
     with ArxivReplay(corpus_dir) as server:
-        result = run_cli("fetch", "--query", "distillation", "--since", "2019-10-01", "--until", "2019-10-07",
-                         "--json", home=home, env={"SURVEYOR_ARXIV_URL": server.api_url})
+        result = run_cli(home, "fetch", "--query", "distillation", "--since", "2019-10-01", "--until", "2019-10-07", "--json", env={"SURVEYOR_ARXIV_URL": server.api_url})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["ids"] == ["1910.01108"]
@@ -60,8 +48,7 @@ def test_fetch_by_date_window_keeps_only_that_window(tmp_path, corpus_dir):
 def test_fetch_without_network_fails_in_one_line_within_10s(tmp_path):
     home = _fast_home(tmp_path / "home")
     started = time.monotonic()
-    result = run_cli("fetch", "--topic", "distillation", home=home,
-                     env={"SURVEYOR_ARXIV_URL": "https://export.arxiv.org.invalid/api/query"})
+    result = run_cli(home, "fetch", "--topic", "distillation", env={"SURVEYOR_ARXIV_URL": "https://export.arxiv.org.invalid/api/query"})
     elapsed = time.monotonic() - started
     assert result.returncode != 0 and elapsed < 10
     lines = result.stderr.strip().splitlines()
@@ -71,7 +58,7 @@ def test_fetch_without_network_fails_in_one_line_within_10s(tmp_path):
 def test_bad_fetch_arguments_are_one_line_errors(tmp_path):
     home = _fast_home(tmp_path / "home")
     for args in (["--since", "2025-02-30"], ["--since", "2025-03-01", "--until", "2025-02-01"], ["--topic", "nope"], []):
-        result = run_cli("fetch", *args, home=home, env={})
+        result = run_cli(home, "fetch", *args, env={})
         assert result.returncode != 0
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, args
 
@@ -95,10 +82,10 @@ def test_latex_source_beside_the_pdf_reaches_the_equations(tmp_path):
         "\\begin{equation}\\hat{g} = \\hat{\\mathbb{E}}_t\\left[\\nabla_\\theta \\log \\pi_\\theta(a_t|s_t)\\hat{A}_t\\right]"
         "\\end{equation}\n\\end{document}\n"))
     home = tmp_path / "home"
-    ingest = run_cli("ingest", "--offline", str(folder), home=home, env={})
+    ingest = run_cli(home, "ingest", "--offline", str(folder), env={})
     assert ingest.returncode == 0, ingest.stderr
     assert (home / "corpus" / "sources" / "1707.06347.tar.gz").is_file()
-    rows = json.loads(run_cli("equations", "1707.06347", "--json", home=home, env={}).stdout)
+    rows = json.loads(run_cli(home, "equations", "1707.06347", "--json", env={}).stdout)
     first = next(r for r in rows if r["number"] == "1")
     assert first["latex"] and "\\nabla_\\theta" in first["latex"]
     assert Path(first["image"]).is_file()

@@ -12,22 +12,13 @@ import time
 from pathlib import Path
 
 import pymupdf
-import pytest
 from filelock import FileLock
 
-from conftest import FIXTURE_PAPERS, copy_papers, corpus_pdf
-from surveyor.catalog import Catalog
-from surveyor.ingest import Ingestor
+from conftest import FIXTURE_PAPERS, copy_papers, corpus_pdf, run_cli
+from surveyor.index.catalog import Catalog
+from surveyor.index.ingest import Ingestor
+from surveyor.index.store import VectorStore
 from surveyor.settings import load_settings
-from surveyor.store import VectorStore
-
-SURVEYOR = [sys.executable, "-m", "surveyor"]
-
-
-def run_cli(*args: str, home: Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*SURVEYOR, "--home", str(home), *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
 
 
 def ingest(home: Path, *paths: Path) -> "IngestReport":  # noqa: F821
@@ -51,8 +42,8 @@ def test_fixture_home_has_pages_chunks_and_metadata(ingested_home):
 
 
 def test_no_chunk_is_truncated_by_the_embedder(ingested_home):
-    from surveyor.chunking import embedding_text
-    from surveyor.embedder import get_embedder
+    from surveyor.index.chunking import embedding_text
+    from surveyor.index.embedder import get_embedder
 
     settings = load_settings(ingested_home)
     embedder = get_embedder(settings.embedding)
@@ -62,12 +53,12 @@ def test_no_chunk_is_truncated_by_the_embedder(ingested_home):
 
 
 def test_status_and_papers_json(ingested_home):
-    status = json.loads(run_cli("status", "--json", home=ingested_home).stdout)
+    status = json.loads(run_cli(ingested_home, "status", "--json").stdout)
     assert status["papers"] == len(FIXTURE_PAPERS) and status["home"] == str(ingested_home)
     assert set(status["topics"]) == {"video_speech", "distillation", "tool_use", "cross_modal", "reasoning",
                                      "multimodal_rl"}
     assert status["topics"]["distillation"] >= 2 and status["topics"]["multimodal_rl"] >= 2
-    papers = json.loads(run_cli("papers", "--json", home=ingested_home).stdout)
+    papers = json.loads(run_cli(ingested_home, "papers", "--json").stdout)
     assert {"arxiv_id", "version", "title", "authors", "published", "pages", "chunks", "metadata_source"} <= set(papers[0])
 
 
@@ -137,10 +128,10 @@ def _bad_inputs(folder: Path) -> dict[str, Path]:
 
 
 def test_bad_inputs_fail_one_line_each_and_good_files_still_ingest(tmp_path):
-    files = _bad_inputs(tmp_path / "bad")
+    _bad_inputs(tmp_path / "bad")
     good = copy_papers(["1910.01108"], tmp_path / "good", with_metadata=False) / "1910.01108.pdf"
     missing = tmp_path / "does-not-exist.pdf"
-    result = run_cli("ingest", "--offline", "--json", str(tmp_path / "bad"), str(good), str(missing), home=tmp_path / "home")
+    result = run_cli(tmp_path / "home", "ingest", "--offline", "--json", str(tmp_path / "bad"), str(good), str(missing))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     report = json.loads(result.stdout)
@@ -168,7 +159,7 @@ def test_kill_9_mid_ingest_then_rerun_matches_a_clean_run(tmp_path, ingested_hom
     names = ["2305.02301", "2203.02155", "1910.01108"]
     source = copy_papers(names, tmp_path / "in")
     home = tmp_path / "home"
-    proc = subprocess.Popen([*SURVEYOR, "--home", str(home), "ingest", "--offline", str(source)],
+    proc = subprocess.Popen([sys.executable, "-m", "surveyor", "--home", str(home), "ingest", "--offline", str(source)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     catalog_file = home / "index" / "catalog.sqlite"
@@ -180,7 +171,7 @@ def test_kill_9_mid_ingest_then_rerun_matches_a_clean_run(tmp_path, ingested_hom
     time.sleep(1.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    result = run_cli("ingest", "--offline", "--json", str(source), home=home)
+    result = run_cli(home, "ingest", "--offline", "--json", str(source))
     assert result.returncode == 0, result.stderr
     clean = _chunks_per_paper(ingested_home)
     assert _chunks_per_paper(home) == {n: clean[n] for n in names}
@@ -197,7 +188,7 @@ def test_second_writer_refuses_clearly_while_the_index_is_locked(tmp_path):
     source = copy_papers(["1910.01108"], tmp_path / "in")
     lock = FileLock(str(home / "index" / "write.lock")) if (home / "index").mkdir() is None else None
     with lock:
-        result = run_cli("ingest", "--offline", str(source), home=home)
+        result = run_cli(home, "ingest", "--offline", str(source))
     assert result.returncode == 3
     assert result.stderr.strip().splitlines()[-1].startswith("surveyor: error: another surveyor process is writing")
     assert not (home / "index" / "catalog.sqlite").exists() or not _chunks_per_paper(home)
@@ -231,7 +222,7 @@ def test_chroma_server_by_configuration_alone(tmp_path):
         store = VectorStore(settings)
         assert store.count() == report.chunks
         assert not (home / "index" / "chroma").exists()  # nothing went to the embedded store
-        from surveyor.embedder import get_embedder
+        from surveyor.index.embedder import get_embedder
 
         hits = store.query(get_embedder(settings.embedding).embed_one("clipped surrogate objective"), 3)
         assert hits and hits[0]["metadata"]["paper_id"] == "1707.06347"

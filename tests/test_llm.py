@@ -16,9 +16,9 @@ import pytest
 
 from ollama_server import OllamaReplayServer
 from surveyor.errors import LLMError, SurveyorError
-from surveyor.llm import LLM, EmbeddedLLM, OllamaLLM, default_gguf_path, make_llm
-from surveyor.prompts import load_prompt
 from surveyor.settings import LLMSettings, prompts_dir
+from surveyor.write.llm import LLM, EmbeddedLLM, OllamaLLM, default_gguf_path, make_llm
+from surveyor.write.prompts import load_prompt
 
 MODEL_NAME = "qwen-test"
 

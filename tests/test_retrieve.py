@@ -11,13 +11,13 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from surveyor.bm25_index import BM25Index, index_key, tokenize
-from surveyor.catalog import Catalog
 from surveyor.errors import InputError
-from surveyor import retrieve
-from surveyor.retrieve import Retriever, diversify, rrf_fuse
+from surveyor.index.bm25 import BM25Index, index_key, tokenize
+from surveyor.index.catalog import Catalog
+from surveyor.index.topic_match import papers_in_topic
+from surveyor.retrieve import retriever as retrieve
+from surveyor.retrieve.retriever import Retriever, diversify, rrf_fuse
 from surveyor.settings import load_settings
-from surveyor.topic_match import papers_in_topic
 from surveyor.topics import resolve_topic
 
 PPO = "1707.06347"
@@ -173,8 +173,8 @@ def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_pa
 
         # A new paper changes the content hash: ingest rebuilds the index under the new key and removes the
         # old one, tokenizing only the new paper's chunks (the others' tokens are kept per paper).
-        from surveyor import bm25_index
-        from surveyor.ingest import Ingestor
+        from surveyor.index import bm25 as bm25_index
+        from surveyor.index.ingest import Ingestor
 
         tokens_folder = settings.index_dir / bm25_index.TOKENS_FOLDER
         assert len(list(tokens_folder.iterdir())) == len(catalog.papers())
@@ -206,7 +206,7 @@ def test_bm25_index_persists_and_is_reused_until_the_corpus_changes(home, tmp_pa
 def test_long_lived_retriever_sees_new_papers(home, tmp_path):
     settings = load_settings(tmp_path / "home")
     shutil.copytree(home, settings.home)
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
 
     with Retriever(settings) as retriever:
         assert not retriever.search("quokkanet", k=3, mode="bm25")

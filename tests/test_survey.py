@@ -6,25 +6,17 @@ test runs the embedded model on a small topic with a tiny token budget.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import corpus_pdf
+from conftest import corpus_pdf, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def run_cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SURVEYOR_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    return subprocess.run([sys.executable, "-m", "surveyor", "--home", str(home), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +38,7 @@ def extractive(home) -> dict:
 
 
 def catalog_of(home: Path):
-    from surveyor.catalog import Catalog
+    from surveyor.index.catalog import Catalog
 
     return Catalog(home / "index")
 
@@ -85,14 +77,15 @@ def test_eras_are_decided_by_arxiv_dates(extractive, home):
 
 
 def test_every_cited_sentence_is_checked_against_its_page(extractive, home):
-    from surveyor.survey import check_claim, cited_claims
+    from surveyor.grounding import Citation, PageTexts, check_cited, cited_claims
 
     md = (extractive["_dir"] / "survey.md").read_text()
     claims = cited_claims(md)
     assert len(claims) >= 10
     catalog = catalog_of(home)
     try:
-        verdicts = [check_claim(catalog, text, pid, page)[0] for text, pid, page in claims]
+        pages = PageTexts(catalog)
+        verdicts = [check_cited(text, Citation(pid, page), pages).supported for text, pid, page in claims]
         for _, pid, page in claims:
             assert catalog.page_text(pid, page) is not None, f"cited page {pid} p.{page} does not exist"
     finally:
@@ -226,7 +219,7 @@ def test_thin_topic_offers_fetch_when_arxiv_answers(home, monkeypatch):
     import threading
 
     from surveyor.settings import load_settings
-    from surveyor.survey import SurveyOptions, TopicCorpusEmpty, build_survey
+    from surveyor.write.survey.build import SurveyOptions, TopicCorpusEmpty, build_survey
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -256,8 +249,8 @@ def test_unreachable_llm_suggests_llm_none(home, tmp_path, monkeypatch):
 
 
 def test_interrupt_leaves_latest_untouched(extractive, home, monkeypatch):
-    from surveyor import survey
     from surveyor.settings import load_settings
+    from surveyor.write.survey import build as survey
 
     topic_dir = extractive["_dir"].parent
     before = sorted(p.name for p in topic_dir.iterdir())
@@ -275,8 +268,8 @@ def test_interrupt_leaves_latest_untouched(extractive, home, monkeypatch):
 
 def test_paper_with_empty_card_is_skipped_with_a_note(home, tmp_path, monkeypatch):
     from surveyor.evidence import cards
-    from surveyor.survey import SurveyOptions, build_survey
     from surveyor.settings import load_settings
+    from surveyor.write.survey.build import SurveyOptions, build_survey
 
     real = cards.get_card
 
@@ -301,9 +294,9 @@ def test_paper_with_empty_card_is_skipped_with_a_note(home, tmp_path, monkeypatc
 
 
 def test_regeneration_reuses_cards_and_drafts_and_reports_changes(home, tmp_path, extractive):
-    from surveyor.ingest import Ingestor
+    from surveyor.index.ingest import Ingestor
     from surveyor.settings import load_settings
-    from surveyor.survey import SurveyOptions, build_survey
+    from surveyor.write.survey.build import SurveyOptions, build_survey
 
     grown = tmp_path / "home"
     shutil.copytree(home, grown, symlinks=True)
@@ -340,9 +333,9 @@ def test_regeneration_reuses_cards_and_drafts_and_reports_changes(home, tmp_path
 
 @pytest.mark.slow
 def test_embedded_writer_small_topic(home, tmp_path):
-    from surveyor.llm import default_gguf_path
     from surveyor.settings import load_settings
-    from surveyor.survey import SurveyOptions, build_survey
+    from surveyor.write.llm import default_gguf_path
+    from surveyor.write.survey.build import SurveyOptions, build_survey
 
     settings = load_settings(home)
     if not default_gguf_path(settings.llm).is_file():
@@ -369,15 +362,15 @@ def test_embedded_writer_small_topic(home, tmp_path):
 
 
 def _record(pid, published, authors=("Jane Smith",), title="Distilling Things", topics=None):
-    from surveyor.catalog import PaperRecord
-    from surveyor.metadata import PaperMeta
+    from surveyor.index.catalog import PaperRecord
+    from surveyor.sources.metadata import PaperMeta
 
     meta = PaperMeta(arxiv_id=pid, title=title, authors=list(authors), published=published)
     return PaperRecord(pid, pid, 1, "0" * 64, "x.pdf", meta, 1, 1, True, topics or {}, "")
 
 
 def test_era_boundary_is_2024_01_01():
-    from surveyor.survey import era_of
+    from surveyor.write.survey.build import era_of
 
     assert era_of(_record("2312.1", "2023-12-31T23:59:59Z")) == "traditional"
     assert era_of(_record("2401.1", "2024-01-01T00:00:00Z")) == "recent"
@@ -385,8 +378,8 @@ def test_era_boundary_is_2024_01_01():
 
 
 def test_selection_keeps_both_eras():
-    from surveyor.survey import select_papers
     from surveyor.topics import resolve_topic
+    from surveyor.write.survey.build import select_papers
 
     topic = resolve_topic("distillation")
     old = [_record(f"19{i:02d}.0", "2019-01-01T00:00:00Z", topics={topic.name: 0.9}) for i in range(10)]
@@ -397,7 +390,7 @@ def test_selection_keeps_both_eras():
 
 
 def test_citation_keys_are_deterministic_and_stable():
-    from surveyor.bibtex import citation_keys
+    from surveyor.render.bibtex import citation_keys
 
     a = _record("2301.1", "2023-01-01T00:00:00Z", ("John Schulman",), "Proximal Policy Optimization")
     b = _record("2302.1", "2023-02-01T00:00:00Z", ("J. Schulman",), "Proximal Things")
@@ -409,7 +402,7 @@ def test_citation_keys_are_deterministic_and_stable():
 
 
 def test_publish_dir_is_atomic(tmp_path):
-    from surveyor.runinfo import latest_dir, publish_dir
+    from surveyor.render.runinfo import latest_dir, publish_dir
 
     with publish_dir(tmp_path, stamp="20250101T000000Z") as first:
         (first.path / "f.txt").write_text("one")
@@ -423,7 +416,7 @@ def test_publish_dir_is_atomic(tmp_path):
 
 
 def test_big_files_are_fingerprinted_by_size_head_and_tail(tmp_path):
-    from surveyor.runinfo import file_fingerprint
+    from surveyor.render.runinfo import file_fingerprint
 
     big = tmp_path / "model.gguf"
     with open(big, "wb") as fh:
@@ -443,7 +436,7 @@ def test_big_files_are_fingerprinted_by_size_head_and_tail(tmp_path):
 def test_render_html_inlines_images_and_pairs_equations(tmp_path):
     import pymupdf
 
-    from surveyor.render import md_escape, render_html
+    from surveyor.render.html import md_escape, render_html
 
     (tmp_path / "assets").mkdir()
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 20, 10), False)
@@ -459,7 +452,7 @@ def test_render_html_inlines_images_and_pairs_equations(tmp_path):
 
 
 def test_cited_claims_reads_quotes_tables_and_skips_equations():
-    from surveyor.survey import cited_claims
+    from surveyor.grounding import cited_claims
 
     md = ("**Key innovation.** “We propose a new student network.” [1910.01108 p.2]\n\n"
           "Equation (3) as printed [2305.02301 p.4 eq.(3)]. Where: “where x is the input.” [2305.02301 p.4]\n\n"
@@ -473,8 +466,8 @@ def test_writer_sentences_are_checked_rewritten_or_dropped(home):
     """The checker on given writer output: a true sentence stays, an invented number is replaced, a cut one goes."""
     from surveyor.evidence.cards import get_card
     from surveyor.settings import load_settings
-    from surveyor.survey import DraftCache, Entry, _Writer, era_of
     from surveyor.topics import resolve_topic
+    from surveyor.write.survey.build import DraftCache, Entry, _Writer, era_of
 
     settings = load_settings(home)
     catalog = catalog_of(home)
@@ -504,7 +497,7 @@ def test_limitations_fall_back_to_retrieval(home, tmp_path, monkeypatch):
     """When no card states a limitation, next steps are looked up in the papers' text and quoted."""
     from surveyor.evidence import cards
     from surveyor.settings import load_settings
-    from surveyor.survey import SurveyOptions, build_survey
+    from surveyor.write.survey.build import SurveyOptions, build_survey
 
     real = cards.get_card
 

@@ -1,2 +1,38 @@
-"""surveyor: a retrieval-augmented literature survey engine."""
-__version__ = "0.1.0"
+"""surveyor: grounded literature surveys, answers and digests over full-text arXiv papers.
+
+The library offers what the command does (see surveyor.api):
+
+    import surveyor
+    surveyor.ingest(["papers/"], home="~/surveys-home")
+    answer = surveyor.ask("What objective does PPO maximize?", llm="none", home="~/surveys-home")
+    print(answer.answer)
+
+The package reads as the pipeline, each folder importing only the ones below it:
+sources (arXiv, identity) → index (parse, chunk, embed, store, catalog) → grounding
+(citations, quotes, support) → retrieve, evidence → render → write (ask, survey, digest)
+→ api → cli. settings, topics, files, textnorm and errors sit under all of them.
+"""
+from importlib.metadata import version as _version
+
+from surveyor.api import (
+           FetchReport,
+           PaperEvidence,
+           ask,
+           card,
+           digest,
+           equations,
+           fetch,
+           figures,
+           ingest,
+           papers,
+           status,
+           survey,
+           topics,
+)
+from surveyor.errors import SurveyorError
+from surveyor.settings import Settings, load_settings
+
+__version__ = _version("surveyor")
+
+__all__ = ["FetchReport", "PaperEvidence", "Settings", "SurveyorError", "__version__", "ask", "card", "digest",
+           "equations", "fetch", "figures", "ingest", "load_settings", "papers", "status", "survey", "topics"]

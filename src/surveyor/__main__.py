@@ -1,3 +1,3 @@
-from .cli import main
+from surveyor.cli import main
 
 main()

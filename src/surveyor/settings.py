@@ -1,4 +1,5 @@
-"""Settings: one typed model, read from configs/surveyor.toml, then <home>/surveyor.toml, then env.
+"""Settings: one typed model, read from the packaged configs/surveyor.toml, then <home>/surveyor.toml,
+then --config, then the environment.
 
 Every field says why it exists. State paths hang off `home`, so tests (and users
 with several corpora) point `--home` / SURVEYOR_HOME somewhere else and nothing
@@ -8,23 +9,29 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import InputError
+from surveyor.errors import InputError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+def _packaged(name: str) -> Path:
+    """A folder shipped inside the package (configs/, prompts/): found the same way in a wheel or a checkout."""
+    return Path(str(files("surveyor") / name))
 
 
 def config_dir() -> Path:
-    """Where `surveyor.toml`, `topics/` live; SURVEYOR_CONFIG_DIR overrides for installed copies."""
-    return Path(os.environ.get("SURVEYOR_CONFIG_DIR", PROJECT_ROOT / "configs"))
+    """Where `surveyor.toml` and `topics/` live: SURVEYOR_CONFIG_DIR (a user's own configs/), else the packaged ones."""
+    return Path(os.environ.get("SURVEYOR_CONFIG_DIR") or _packaged("configs"))
 
 
 def prompts_dir() -> Path:
-    return Path(os.environ.get("SURVEYOR_PROMPTS_DIR", PROJECT_ROOT / "prompts"))
+    """Prompt templates: SURVEYOR_PROMPTS_DIR, else the packaged prompts/."""
+    return Path(os.environ.get("SURVEYOR_PROMPTS_DIR") or _packaged("prompts"))
 
 
 class IndexSettings(BaseModel):
@@ -122,25 +129,34 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
 
 
-def _env_overrides() -> dict[str, Any]:
-    env = os.environ
-    out: dict[str, Any] = {}
-    if env.get("SURVEYOR_ARXIV_URL"):
-        out.setdefault("arxiv", {})["api_url"] = env["SURVEYOR_ARXIV_URL"]
-    if env.get("SURVEYOR_CHROMA_URL"):
-        out.setdefault("index", {})["chroma_url"] = env["SURVEYOR_CHROMA_URL"]
-    if env.get("SURVEYOR_LLM"):
-        out.setdefault("llm", {})["backend"] = env["SURVEYOR_LLM"]
-    if env.get("SURVEYOR_GGUF"):
-        out.setdefault("llm", {})["gguf_path"] = env["SURVEYOR_GGUF"]
-    if env.get("OLLAMA_HOST"):
-        host = env["OLLAMA_HOST"]
-        out.setdefault("llm", {})["ollama_host"] = host if "://" in host else f"http://{host}"
-    return out
+class _Environment(BaseSettings):
+    """The environment layer: variables a user or a test sets to point surveyor elsewhere."""
+    model_config = SettingsConfigDict(extra="ignore")
+
+    arxiv_url: str | None = Field(None, validation_alias="SURVEYOR_ARXIV_URL")
+    chroma_url: str | None = Field(None, validation_alias="SURVEYOR_CHROMA_URL")
+    llm: str | None = Field(None, validation_alias="SURVEYOR_LLM")
+    gguf: str | None = Field(None, validation_alias="SURVEYOR_GGUF")
+    ollama_host: str | None = Field(None, validation_alias=AliasChoices("OLLAMA_HOST"))
+
+    def overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.arxiv_url:
+            out.setdefault("arxiv", {})["api_url"] = self.arxiv_url
+        if self.chroma_url:
+            out.setdefault("index", {})["chroma_url"] = self.chroma_url
+        if self.llm:
+            out.setdefault("llm", {})["backend"] = self.llm
+        if self.gguf:
+            out.setdefault("llm", {})["gguf_path"] = self.gguf
+        if self.ollama_host:
+            host = self.ollama_host
+            out.setdefault("llm", {})["ollama_host"] = host if "://" in host else f"http://{host}"
+        return out
 
 
 def load_settings(home: str | Path | None = None, config: str | Path | None = None) -> Settings:
-    """Defaults < configs/surveyor.toml < <home>/surveyor.toml < --config file < environment."""
+    """Defaults < packaged (or SURVEYOR_CONFIG_DIR) surveyor.toml < <home>/surveyor.toml < --config file < environment."""
     home_path = Path(home or os.environ.get("SURVEYOR_HOME") or Path.cwd()).expanduser().resolve()
     data: dict[str, Any] = {}
     layers = [config_dir() / "surveyor.toml", home_path / "surveyor.toml"]
@@ -151,7 +167,7 @@ def load_settings(home: str | Path | None = None, config: str | Path | None = No
     for layer in layers:
         if layer.is_file():
             data = _deep_merge(data, _read_toml(layer))
-    data = _deep_merge(data, _env_overrides())
+    data = _deep_merge(data, _Environment().overrides())
     data["home"] = home_path
     try:
         return Settings.model_validate(data)

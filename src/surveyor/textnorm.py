@@ -60,3 +60,28 @@ def split_sentences(text: str) -> list[str]:
         else:
             sentences.append(part)
     return [s for s in sentences if s]
+
+
+def s_stem(word: str) -> str:
+    """Harman's S-stemmer: plural endings only (tokens→token, policies→policy), never touching names or numbers.
+
+    Deliberately weak: a full stemmer conflates too much on technical text, and the
+    dense retriever already covers morphology.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("us", "ss")):
+        return word[:-1]
+    return word
+
+
+def acronym(title: str | None) -> str:
+    """Initials of a title's capitalised words: 'Proximal Policy Optimization Algorithms' → 'PPOA' (and prefixes)."""
+    if not title:
+        return ""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w\-]*", title) if w[0].isupper())
+    return " ".join(initials[:n] for n in range(2, len(initials) + 1))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .errors import InputError, UnknownTopic
-from .settings import config_dir
+from surveyor.errors import InputError, UnknownTopic
+from surveyor.settings import config_dir
 
 
 class Topic(BaseModel):
@@ -24,6 +24,11 @@ class Topic(BaseModel):
     def profile_text(self) -> str:
         """What a paper about this topic reads like: used to rank papers by similarity."""
         return f"{self.title}. {self.description} {' '.join(self.key_terms)}"
+
+    def fetch_query(self) -> str:
+        """One arXiv query for the topic: any of its key terms in the abstract."""
+        terms = [t for t in self.key_terms if len(t) > 3 or t.isupper()]
+        return "(" + " OR ".join(f'abs:"{t}"' if " " in t or "-" in t else f"abs:{t}" for t in terms) + ")"
 
 
 @lru_cache(maxsize=4)
@@ -51,3 +56,19 @@ def resolve_topic(name: str) -> Topic:
             return topic
     valid = ", ".join(t.name for t in all_topics())
     raise UnknownTopic(f"unknown topic {name!r}; valid topics: {valid}")
+
+
+def resolve_topics(names: list[str] | None) -> list[Topic]:
+    """Topics named in a list (names, codes or aliases; comma-separated entries too); all of them for none."""
+    if not names:
+        return all_topics()
+    topics: list[Topic] = []
+    for raw in names:
+        for name in raw.split(","):
+            if name.strip():
+                topic = resolve_topic(name)
+                if topic not in topics:
+                    topics.append(topic)
+    if not topics:
+        raise InputError("--topics names no topic")
+    return topics

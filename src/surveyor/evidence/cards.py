@@ -24,20 +24,18 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..catalog import Catalog, PaperRecord
-from ..errors import InputError
-from ..identity import safe_key, split_version
-from ..ingest import find_latex_source
-from ..pdfparse import Block, ParsedPdf, parse_pdf
-from ..settings import Settings
-from ..textnorm import match_key, split_sentences
+from surveyor.errors import InputError
+from surveyor.files import atomic_write_json
+from surveyor.index.catalog import Catalog, PaperRecord
+from surveyor.index.pdfparse import Block, ParsedPdf, parse_pdf
+from surveyor.settings import Settings
+from surveyor.sources.identity import find_latex_source, safe_key, split_version
+from surveyor.textnorm import match_key, split_sentences
 
 # Bump whenever what a card contains changes: old cached cards are then rebuilt.
 EXTRACTOR_VERSION = "2"
@@ -81,6 +79,7 @@ class EvidenceCard:
     future_work: list[Quote] = field(default_factory=list)
     dataset_names: list[str] = field(default_factory=list)  # each occurs in some quote of the card
     note: str = ""
+    assets_dir: Path | None = field(default=None, compare=False)  # where the crops are; not cached
 
     def quotes(self) -> list[tuple[str, Quote]]:
         """(field, quote) for every quote of the card."""
@@ -97,18 +96,22 @@ class EvidenceCard:
         data.update(equations=self.equations, figures=self.figures, dataset_names=self.dataset_names, note=self.note)
         return data
 
+    def to_json(self) -> dict:
+        """What `surveyor card --json` prints: the card with absolute image paths and its assets folder."""
+        data = self.to_dict()
+        if self.assets_dir is not None:
+            for kind in ("equations", "figures"):
+                data[kind] = [{**row, "image": str(self.assets_dir / row["image"]) if row.get("image") else None}
+                              for row in data[kind]]
+            data["assets_dir"] = str(self.assets_dir)
+        return data
+
     @classmethod
     def from_dict(cls, d: dict) -> "EvidenceCard":
         quotes = {name: [Quote(**q) for q in d.get(name, [])] for name in QUOTE_FIELDS}
         return cls(paper_id=d["paper_id"], title=d.get("title", ""), published=d.get("published"),
                    equations=list(d.get("equations", [])), figures=list(d.get("figures", [])),
                    dataset_names=list(d.get("dataset_names", [])), note=d.get("note", ""), **quotes)
-
-
-def quote_on_page(quote: str, page_text: str | None) -> bool:
-    """True when the quote occurs on the page, ignoring case, spacing, ligatures and hyphen breaks."""
-    key = match_key(quote)
-    return bool(key) and page_text is not None and key in match_key(page_text)
 
 
 # --------------------------------------------------------------------------- paths and cache
@@ -153,12 +156,12 @@ def get_card(settings: Settings, paper_id: str, catalog: Catalog | None = None) 
     try:
         record = require_paper(catalog, paper_id)
         path = card_path(settings, record)
-        cached = _read_cached(path)
-        if cached is not None:
-            return cached
-        card = build_card(settings, record, catalog)
-        _write_atomically(path, card.to_dict())
-        _drop_stale_cards(path, record.paper_id)
+        card = _read_cached(path)
+        if card is None:
+            card = build_card(settings, record, catalog)
+            _write_atomically(path, card.to_dict())
+            _drop_stale_cards(path, record.paper_id)
+        card.assets_dir = assets_dir(settings, record.paper_id)
         return card
     finally:
         if own_catalog:
@@ -175,15 +178,7 @@ def _read_cached(path: Path) -> EvidenceCard | None:
 
 
 def _write_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, data, indent=1)
 
 
 def _drop_stale_cards(current: Path, paper_id: str) -> None:
@@ -787,7 +782,7 @@ def rank_equation(eq, section: str, roles: frozenset) -> tuple[float, list[str]]
 def _key_equations(pdf_path: Path, assets: Path, blocks: list[tuple[Block, frozenset]],
                    latex_source: Path | None = None) -> list[dict]:
     """The top equations by rank, in the paper's order, each with "why" and its crop's file name."""
-    from .equations import extract_equations
+    from surveyor.evidence.equations import extract_equations
 
     equations = extract_equations(pdf_path, assets_dir=assets, latex_source=latex_source, image_prefix="eq")
     ranked = []
@@ -805,7 +800,7 @@ def _key_equations(pdf_path: Path, assets: Path, blocks: list[tuple[Block, froze
 
 
 def _figures(pdf_path: Path, assets: Path) -> list[dict]:
-    from .figures import extract_figures
+    from surveyor.evidence.figures import extract_figures
 
     figures = extract_figures(pdf_path, assets_dir=assets, image_prefix="fig")
     ordered = sorted(enumerate(figures), key=lambda item: (not item[1].is_architecture, item[0]))

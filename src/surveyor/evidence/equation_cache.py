@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..catalog import PaperRecord
-from ..errors import PdfError
-from ..identity import safe_key
-from ..settings import Settings
+from surveyor.errors import PdfError
+from surveyor.files import atomic_write_json
+from surveyor.index.catalog import PaperRecord
+from surveyor.settings import Settings
+from surveyor.sources.identity import safe_key
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def page_equations(settings: Settings, record: PaperRecord, pages: Iterable[int]
     by_page = _read(cache)
     missing = [p for p in wanted if str(p) not in by_page]
     if missing:
-        from .equations import extract_page_equations
+        from surveyor.evidence.equations import extract_page_equations
 
         try:
             found = extract_page_equations(settings.home / record.file, missing)
@@ -63,10 +63,7 @@ def _read(cache: Path) -> dict[str, list[dict]]:
 
 def _write(cache: Path, by_page: dict[str, list[dict]], key: str) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(by_page, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, cache)
+        atomic_write_json(cache, by_page, indent=None)
         stale = re.compile(rf"{re.escape(key)}\.[^.]+\.[0-9a-f]{{12}}\.json")  # this paper, another version or PDF
         for other in cache.parent.iterdir():
             if other != cache and stale.fullmatch(other.name):

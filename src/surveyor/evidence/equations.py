@@ -24,9 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..pymupdf_core import pymupdf
-
 from surveyor.errors import PdfError
+from surveyor.index.pymupdf_core import pymupdf
 
 __all__ = ["Equation", "extract_equations", "extract_page_equations", "open_pdf", "repair_math_text", "is_math_font", "save_crop"]
 

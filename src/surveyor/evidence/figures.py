@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pymupdf_core import pymupdf
-
-from surveyor.evidence.equations import save_crop, open_pdf
+from surveyor.evidence.equations import open_pdf, save_crop
+from surveyor.index.pymupdf_core import pymupdf
 
 __all__ = ["Figure", "extract_figures"]
 

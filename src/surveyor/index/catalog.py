@@ -1,0 +1,186 @@
+"""The catalog: what has been ingested, in SQLite beside the vector store.
+
+One transaction per paper is the commit point of an ingest: a paper is in the
+corpus exactly when its row is here. The vector store is reconciled against
+these rows (see ingest.reconcile), so a crash at any moment leaves nothing
+half-indexed that a rerun does not repair.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from surveyor.sources.metadata import PaperMeta
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    paper_id TEXT PRIMARY KEY,      -- arXiv id, or 'doc-<sha12>' for papers without one
+    arxiv_id TEXT,
+    version INTEGER,
+    sha256 TEXT NOT NULL,
+    file TEXT NOT NULL,             -- path of the stored PDF, relative to the home
+    meta TEXT NOT NULL,             -- PaperMeta as JSON (with per-field sources)
+    pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    has_text INTEGER NOT NULL,
+    topics TEXT NOT NULL DEFAULT '{}',  -- topic name -> relevance score
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    paper_id TEXT NOT NULL, page INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (paper_id, page));
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, paper_id TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER NOT NULL,
+    section TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_paper ON chunks (paper_id, ordinal);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass
+class PaperRecord:
+    paper_id: str
+    arxiv_id: str | None
+    version: int | None
+    sha256: str
+    file: str
+    meta: PaperMeta
+    pages: int
+    chunks: int
+    has_text: bool
+    topics: dict[str, float]
+    ingested_at: str
+
+    @property
+    def title(self) -> str:
+        return self.meta.title or self.paper_id
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "arxiv_id": self.arxiv_id or self.paper_id,
+            "version": self.version,
+            "title": self.meta.title,
+            "authors": self.meta.authors,
+            "published": self.meta.published,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "metadata_source": self.meta.sources,
+        }
+
+
+@dataclass
+class ChunkRow:
+    chunk_id: str
+    paper_id: str
+    ordinal: int
+    page: int
+    section: str
+    kind: str
+    text: str
+
+
+class Catalog:
+    def __init__(self, index_dir: Path):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = index_dir / "catalog.sqlite"
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- papers -------------------------------------------------------------
+    def _record(self, row: tuple) -> PaperRecord:
+        return PaperRecord(row[0], row[1], row[2], row[3], row[4], PaperMeta.model_validate_json(row[5]), row[6],
+                           row[7], bool(row[8]), json.loads(row[9]), row[10])
+
+    _COLUMNS = "paper_id, arxiv_id, version, sha256, file, meta, pages, chunks, has_text, topics, ingested_at"
+
+    def papers(self) -> list[PaperRecord]:
+        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM papers ORDER BY paper_id").fetchall()
+        return [self._record(r) for r in rows]
+
+    def paper(self, paper_id: str) -> PaperRecord | None:
+        row = self.db.execute(f"SELECT {self._COLUMNS} FROM papers WHERE paper_id = ?", (paper_id,)).fetchone()
+        return self._record(row) if row else None
+
+    def paper_for_sha(self, sha256: str) -> str | None:
+        row = self.db.execute("SELECT paper_id FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        return row[0] if row else None
+
+    def replace_paper(self, record: PaperRecord, page_texts: list[str], chunks: Iterable[ChunkRow]) -> None:
+        """Write one paper and everything derived from it in one transaction."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM pages WHERE paper_id = ?", (record.paper_id,))
+            db.execute("DELETE FROM chunks WHERE paper_id = ?", (record.paper_id,))
+            db.execute(f"INSERT OR REPLACE INTO papers ({self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+                record.paper_id, record.arxiv_id, record.version, record.sha256, record.file,
+                record.meta.model_dump_json(), record.pages, record.chunks, int(record.has_text),
+                json.dumps(record.topics), record.ingested_at))
+            db.execute("INSERT OR REPLACE INTO files (sha256, paper_id) VALUES (?, ?)", (record.sha256, record.paper_id))
+            db.executemany("INSERT INTO pages (paper_id, page, text) VALUES (?, ?, ?)",
+                           [(record.paper_id, i + 1, t) for i, t in enumerate(page_texts)])
+            db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                           [(c.chunk_id, c.paper_id, c.ordinal, c.page, c.section, c.kind, c.text) for c in chunks])
+
+    def remember_file(self, sha256: str, paper_id: str) -> None:
+        """Another file with the same paper inside (a copy under another name, an older version)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO files (sha256, paper_id) VALUES (?, ?)", (sha256, paper_id))
+
+    def set_topics(self, scores: dict[str, dict[str, float]]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE papers SET topics = ? WHERE paper_id = ?",
+                           [(json.dumps(s), pid) for pid, s in scores.items()])
+
+    # --- pages and chunks ----------------------------------------------------
+    def page_text(self, paper_id: str, page: int) -> str | None:
+        row = self.db.execute("SELECT text FROM pages WHERE paper_id = ? AND page = ?", (paper_id, page)).fetchone()
+        return row[0] if row else None
+
+    def chunks(self, paper_id: str | None = None) -> list[ChunkRow]:
+        if paper_id:
+            rows = self.db.execute("SELECT * FROM chunks WHERE paper_id = ? ORDER BY ordinal", (paper_id,))
+        else:
+            rows = self.db.execute("SELECT * FROM chunks ORDER BY paper_id, ordinal")
+        return [ChunkRow(*r) for r in rows.fetchall()]
+
+    def chunk_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+
+    def chunk_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    # --- small key/value state (corpus hash, BM25 version, ...) ---------------
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    def content_hash(self) -> str:
+        """Changes whenever any paper is added, replaced or removed."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for pid, sha in self.db.execute("SELECT paper_id, sha256 FROM papers ORDER BY paper_id"):
+            digest.update(f"{pid}:{sha}\n".encode())
+        return digest.hexdigest()[:16]
