@@ -1,5 +1,6 @@
 # surveyor: `make setup` builds .venv from nothing (idempotent, fast when nothing changed);
-# `make test` sets up and runs the test suite; `make survey TOPIC=...` writes a survey.
+# `make test` sets up and runs the test suite (`make test-fast`: the tier without models);
+# `make survey TOPIC=...` writes a survey.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup test survey bench browser clean-venv
+.PHONY: setup test test-fast survey bench browser clean-venv
 
 setup: $(VENV)/.deps $(VENV)/.llama $(GGUF)
 
@@ -53,6 +54,10 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest -q --durations=15
+
+# No models, no corpus ingest: settings, identity, grounding, catalog, layering contracts, lint.
+test-fast: $(VENV)/.deps
+	$(BIN)/python -m pytest -q tests/fast
 
 survey: setup
 	@if [ -n "$(CORPUS)" ]; then $(BIN)/surveyor ingest "$(CORPUS)"; fi

@@ -2,7 +2,7 @@
 
 For each week: picks, share of picks inside the window (bar: 100%), repeats of papers featured
 by an earlier digest of this run (bar: 0), share of cited sentences passing the checker
-(surveyor.verify.check_support, counted before unsupported ones are dropped; bar: >= 95%) and
+(surveyor.grounding.check_cited, counted before unsupported ones are dropped; bar: >= 95%) and
 seconds per digest. A last digest over the whole of 2025 checks that no featured paper comes back.
 
 The home is only read (plus its evidence-card cache): digest files and the history go to a

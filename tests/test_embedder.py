@@ -33,7 +33,7 @@ def test_numpy_engine_reproduces_the_torch_vectors():
 
 def test_short_jobs_never_import_torch():
     # A fresh process: embedding a query must not pay for torch or sentence-transformers.
-    code = ("import sys; from surveyor.embedder import get_embedder; from surveyor.settings import EmbeddingSettings; "
+    code = ("import sys; from surveyor.index.embedder import get_embedder; from surveyor.settings import EmbeddingSettings; "
             "v = get_embedder(EmbeddingSettings()).embed_one('distillation token'); "
             "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
