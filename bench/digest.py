@@ -27,7 +27,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
-from surveyor.write.digest.build import (  # noqa: E402
+from surveyor.write.digest import (  # noqa: E402
     build_digest,
     date_precision,
     first_version_day,

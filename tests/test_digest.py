@@ -26,7 +26,7 @@ from conftest import copy_papers
 from surveyor.errors import InputError
 from surveyor.index.catalog import Catalog
 from surveyor.settings import load_settings
-from surveyor.write.digest.build import (
+from surveyor.write.digest import (
     History,
     build_digest,
     date_precision,

@@ -253,7 +253,7 @@ def digest(*, week: date | None = None, since: date | None = None, until: date |
            home: str | Path | None = None, settings: Settings | None = None, progress: Progress | None = None):
     """The window's best papers for the user's interests, written up with cited quotes. -> DigestResult"""
     from surveyor.topics import resolve_topics
-    from surveyor.write.digest.build import DEFAULT_N, MAX_N, resolve_window, run_digest
+    from surveyor.write.digest import DEFAULT_N, MAX_N, resolve_window, run_digest
 
     settings = _settings(settings, home)
     n = DEFAULT_N if n is None else n
