@@ -21,9 +21,6 @@ from surveyor.settings import Settings, load_settings
 
 Progress = Callable[[str], None]
 
-FETCH_PER_TOPIC = 50        # arXiv results asked per interest when a digest fetches its window
-FETCH_DOWNLOAD_FACTOR = 3   # a digest fetch downloads at most n * this many relevant new papers
-
 
 def _settings(settings: Settings | None, home: str | Path | None) -> Settings:
     return settings if settings is not None else load_settings(Path(home) if home is not None else None)
@@ -102,10 +99,10 @@ def _fetch(settings: Settings, topic: str | None, query: str | None, ids: list[s
     return FetchReport(len(found), downloaded, [m.arxiv_id for m in found], ingested)
 
 
-def fetch_window(since: date, until: date, topics: Sequence, n: int, *, per_topic: int = FETCH_PER_TOPIC,
-                 settings: Settings, progress: Progress | None = None) -> FetchReport:
+def fetch_window(since: date, until: date, topics: Sequence, n: int, *, settings: Settings,
+                 progress: Progress | None = None) -> FetchReport:
     """A window's new papers for the given topics: searched in the configured categories, ranked by
-    relevance on their metadata, the best n * FETCH_DOWNLOAD_FACTOR downloaded and ingested."""
+    relevance on their metadata, the best n * digest.fetch_download_factor downloaded and ingested."""
     from surveyor.index.catalog import Catalog
     from surveyor.index.topic_match import TOPIC_THRESHOLD, score_texts
     from surveyor.sources.arxiv import ArxivSource
@@ -115,7 +112,8 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, per_topi
     source = ArxivSource(settings.arxiv)
     found: dict[str, Any] = {}
     for topic in topics:
-        for meta in source.search(topic.fetch_query(), settings.arxiv.categories, since, until, per_topic):
+        for meta in source.search(topic.fetch_query(), settings.arxiv.categories, since, until,
+                                   settings.digest.fetch_per_topic):
             if meta.arxiv_id:
                 found.setdefault(meta.arxiv_id, meta)
     catalog = Catalog(settings.index_dir)
@@ -128,7 +126,7 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, per_topi
     if new:
         scores, _ = score_texts(settings, [f"{m.title or ''}. {m.abstract or ''}" for m in new], list(topics))
         ranked = sorted(zip(new, scores), key=lambda pair: -max(pair[1].values()))
-        chosen = [m for m, s in ranked if max(s.values()) >= TOPIC_THRESHOLD][:n * FETCH_DOWNLOAD_FACTOR]
+        chosen = [m for m, s in ranked if max(s.values()) >= TOPIC_THRESHOLD][:n * settings.digest.fetch_download_factor]
     downloaded, ingested = _download_and_ingest(settings, source, chosen, with_source=False)
     return FetchReport(len(found), downloaded, [m.arxiv_id for m in chosen], ingested, relevant_new=len(chosen))
 
@@ -239,24 +237,23 @@ def survey(topic: str, *, llm: str | None = None, since: int | None = None, form
             say(f"fetched: {fetched.ingest['added']} new papers")
         except SurveyorError as exc:  # the corpus as it is still makes a survey
             warnings.append(f"fetch failed ({exc}); surveying the corpus as it is")
-    options = SurveyOptions(llm=llm, since=since, formats=tuple(formats), out=Path(out) if out else None)
-    if max_papers is not None:
-        options.max_papers = max_papers
+    options = SurveyOptions(llm=llm, since=since, formats=tuple(formats), out=Path(out) if out else None,
+                            max_papers=max_papers if max_papers is not None else settings.survey.max_papers)
     result = build_survey(settings, topic, options, say=say)
     result.warnings[:0] = warnings
     return result
 
 
-def digest(*, week: date | None = None, since: date | None = None, until: date | None = None, n: int = 5,
+def digest(*, week: date | None = None, since: date | None = None, until: date | None = None, n: int | None = None,
            topics: Sequence[str] | None = None, fetch: bool = False, llm: str | None = None, formats: str = "all",
            allow_repeats: bool = False, record: bool = True, out: str | Path | None = None,
            home: str | Path | None = None, settings: Settings | None = None, progress: Progress | None = None):
     """The window's best papers for the user's interests, written up with cited quotes. -> DigestResult"""
     from surveyor.topics import resolve_topics
-    from surveyor.write.digest import DEFAULT_N, MAX_N, resolve_window, run_digest
+    from surveyor.write.digest import MAX_N, resolve_window, run_digest
 
     settings = _settings(settings, home)
-    n = DEFAULT_N if n is None else n
+    n = settings.digest.n if n is None else n
     if not 1 <= n <= MAX_N:
         raise InputError(f"--n must be between 1 and {MAX_N}, got {n}")
     since, until = resolve_window(week, since, until)

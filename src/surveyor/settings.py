@@ -85,6 +85,18 @@ class RetrievalSettings(BaseModel):
     include_references: bool = Field(False, description="Reference lists are indexed but not retrieved by default")
 
 
+class SurveySettings(BaseModel):
+    max_papers: int = Field(12, description="Papers surveyed in full per topic (a 10-minute budget on 2 cores); "
+                                            "--max-papers overrides")
+
+
+class DigestSettings(BaseModel):
+    n: int = Field(5, description="Papers picked per digest; --n overrides")
+    fetch_per_topic: int = Field(50, description="arXiv results asked per interest when a digest fetches its window")
+    fetch_download_factor: int = Field(3, description="A digest fetch downloads at most n times this many relevant "
+                                                      "new papers")
+
+
 class Settings(BaseModel):
     home: Path = Field(default_factory=Path.cwd, description="Holds corpus/, index/, surveys/, digests/")
     index: IndexSettings = IndexSettings()
@@ -93,6 +105,8 @@ class Settings(BaseModel):
     arxiv: ArxivSettings = ArxivSettings()
     llm: LLMSettings = LLMSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    survey: SurveySettings = SurveySettings()
+    digest: DigestSettings = DigestSettings()
 
     @property
     def corpus_dir(self) -> Path:

@@ -18,7 +18,7 @@ def register(app: typer.Typer, state) -> None:
         week: Optional[str] = typer.Option(None, "--week", help="Any day of the Monday–Sunday (UTC) week to digest (YYYY-MM-DD)"),
         since: Optional[str] = typer.Option(None, "--since", help="First submission on or after (YYYY-MM-DD, UTC)"),
         until: Optional[str] = typer.Option(None, "--until", help="First submission on or before (YYYY-MM-DD, UTC)"),
-        n: int = typer.Option(5, "--n", help="How many papers to pick"),
+        n: Optional[int] = typer.Option(None, "--n", help="How many papers to pick (default: digest.n)"),
         topics: Optional[list[str]] = typer.Option(None, "--topics", help="Interests (names, codes or aliases; repeat or comma-separate); default: all six"),
         fetch: bool = typer.Option(False, "--fetch", help="First search arXiv for the window in the configured categories, download and ingest the relevant papers"),
         llm: Optional[str] = typer.Option(None, "--llm", help="Generator for a short advancement summary: auto | embedded | ollama[:MODEL] | none (default: settings)"),

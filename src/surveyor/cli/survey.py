@@ -22,7 +22,7 @@ def register(app: typer.Typer, state) -> None:
                out: Optional[Path] = typer.Option(None, "--out", help="Write under DIR/<topic>/ instead of <home>/surveys"),
                as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
                fetch: bool = typer.Option(False, "--fetch", help="Fetch the topic's papers from arXiv first"),
-               max_papers: int = typer.Option(12, "--max-papers", help="Survey at most this many papers"),
+               max_papers: Optional[int] = typer.Option(None, "--max-papers", help="Survey at most this many papers (default: survey.max_papers)"),
                quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr")) -> None:
         """Write a grounded survey of a topic: eras, themes, equations, comparison, next steps, references."""
         if fmt not in FORMATS:

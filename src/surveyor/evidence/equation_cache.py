@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from surveyor import versions
 from surveyor.errors import PdfError
 from surveyor.files import atomic_write_json
 from surveyor.index.catalog import PaperRecord
@@ -23,7 +24,6 @@ from surveyor.sources.identity import safe_key
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "2"  # bump when the extractor's output changes: cached equations are then re-extracted
 
 
 def page_equations(settings: Settings, record: PaperRecord, pages: Iterable[int]) -> list[dict]:
@@ -50,7 +50,7 @@ def page_equations(settings: Settings, record: PaperRecord, pages: Iterable[int]
 
 
 def _cache_path(settings: Settings, record: PaperRecord) -> Path:
-    return settings.index_dir / "equations" / f"{safe_key(record.paper_id)}.{CACHE_VERSION}.{record.sha256[:12]}.json"
+    return settings.index_dir / "equations" / f"{safe_key(record.paper_id)}.{versions.EQUATIONS}.{record.sha256[:12]}.json"
 
 
 def _read(cache: Path) -> dict[str, list[dict]]:

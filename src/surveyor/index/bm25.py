@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from surveyor import versions
 from surveyor.files import atomic_write_json
 from surveyor.index.catalog import Catalog, ChunkRow
-from surveyor.index.chunking import CHUNKER_VERSION
 from surveyor.textnorm import STOPWORDS, match_key, s_stem
 
 # Bump when tokenization or BM25 parameters change: persisted indexes with another recipe are rebuilt.
-BM25_RECIPE = f"bm25-v1-chunker{CHUNKER_VERSION}"
+BM25_RECIPE = f"bm25-v1-chunker{versions.CHUNKER}"
 META_FILE = "meta.json"
 TOKENS_FOLDER = "bm25-tokens"  # beside bm25/, whose superseded folders are swept on every save
 # Lucene's defaults; chunks are short and similar in length, so length normalisation matters little.

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 from surveyor.textnorm import split_sentences
 
-if TYPE_CHECKING:  # a type only: retrieval imports CHUNKER_VERSION without loading PyMuPDF
+if TYPE_CHECKING:  # a type only: chunking must not load PyMuPDF
     from surveyor.index.pdfparse import ParsedPdf
 
-CHUNKER_VERSION = "1"
 SECTION_LABEL_CHARS = 80
 
 

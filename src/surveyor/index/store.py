@@ -14,11 +14,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from surveyor import versions
 from surveyor.errors import CorpusError
-from surveyor.index.chunking import CHUNKER_VERSION
 from surveyor.settings import Settings
-
-PARSER_VERSION = "1"
 
 
 def collection_name(settings: Settings) -> str:
@@ -27,8 +25,8 @@ def collection_name(settings: Settings) -> str:
         "max_seq_tokens": settings.embedding.max_seq_tokens,
         "chunk_max_tokens": settings.chunking.max_tokens,
         "chunk_min_tokens": settings.chunking.min_tokens,
-        "chunker": CHUNKER_VERSION,
-        "parser": PARSER_VERSION,
+        "chunker": versions.CHUNKER,
+        "parser": versions.PARSER,
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     return f"{settings.index.collection_prefix}-{digest}"
