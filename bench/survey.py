@@ -45,7 +45,7 @@ from surveyor.grounding import Citation, PageTexts, check_cited, cited_claims  #
 from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
 from surveyor.topics import all_topics  # noqa: E402
-from surveyor.write.survey.build import SurveyOptions, build_survey  # noqa: E402
+from surveyor.write.survey import SurveyOptions, build_survey  # noqa: E402
 
 
 def _fail(message: str) -> None:

@@ -219,7 +219,7 @@ def test_thin_topic_offers_fetch_when_arxiv_answers(home, monkeypatch):
     import threading
 
     from surveyor.settings import load_settings
-    from surveyor.write.survey.build import SurveyOptions, TopicCorpusEmpty, build_survey
+    from surveyor.write.survey import SurveyOptions, TopicCorpusEmpty, build_survey
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -269,7 +269,7 @@ def test_interrupt_leaves_latest_untouched(extractive, home, monkeypatch):
 def test_paper_with_empty_card_is_skipped_with_a_note(home, tmp_path, monkeypatch):
     from surveyor.evidence import cards
     from surveyor.settings import load_settings
-    from surveyor.write.survey.build import SurveyOptions, build_survey
+    from surveyor.write.survey import SurveyOptions, build_survey
 
     real = cards.get_card
 
@@ -296,7 +296,7 @@ def test_paper_with_empty_card_is_skipped_with_a_note(home, tmp_path, monkeypatc
 def test_regeneration_reuses_cards_and_drafts_and_reports_changes(home, tmp_path, extractive):
     from surveyor.index.ingest import Ingestor
     from surveyor.settings import load_settings
-    from surveyor.write.survey.build import SurveyOptions, build_survey
+    from surveyor.write.survey import SurveyOptions, build_survey
 
     grown = tmp_path / "home"
     shutil.copytree(home, grown, symlinks=True)
@@ -335,7 +335,7 @@ def test_regeneration_reuses_cards_and_drafts_and_reports_changes(home, tmp_path
 def test_embedded_writer_small_topic(home, tmp_path):
     from surveyor.settings import load_settings
     from surveyor.write.llm import default_gguf_path
-    from surveyor.write.survey.build import SurveyOptions, build_survey
+    from surveyor.write.survey import SurveyOptions, build_survey
 
     settings = load_settings(home)
     if not default_gguf_path(settings.llm).is_file():
@@ -370,7 +370,7 @@ def _record(pid, published, authors=("Jane Smith",), title="Distilling Things", 
 
 
 def test_era_boundary_is_2024_01_01():
-    from surveyor.write.survey.build import era_of
+    from surveyor.write.survey.select import era_of
 
     assert era_of(_record("2312.1", "2023-12-31T23:59:59Z")) == "traditional"
     assert era_of(_record("2401.1", "2024-01-01T00:00:00Z")) == "recent"
@@ -379,7 +379,7 @@ def test_era_boundary_is_2024_01_01():
 
 def test_selection_keeps_both_eras():
     from surveyor.topics import resolve_topic
-    from surveyor.write.survey.build import select_papers
+    from surveyor.write.survey.select import select_papers
 
     topic = resolve_topic("distillation")
     old = [_record(f"19{i:02d}.0", "2019-01-01T00:00:00Z", topics={topic.name: 0.9}) for i in range(10)]
@@ -467,7 +467,8 @@ def test_writer_sentences_are_checked_rewritten_or_dropped(home):
     from surveyor.evidence.cards import get_card
     from surveyor.settings import load_settings
     from surveyor.topics import resolve_topic
-    from surveyor.write.survey.build import DraftCache, Entry, _Writer, era_of
+    from surveyor.write.survey.drafts import DraftCache, _Writer
+    from surveyor.write.survey.select import Entry, era_of
 
     settings = load_settings(home)
     catalog = catalog_of(home)
@@ -497,7 +498,7 @@ def test_limitations_fall_back_to_retrieval(home, tmp_path, monkeypatch):
     """When no card states a limitation, next steps are looked up in the papers' text and quoted."""
     from surveyor.evidence import cards
     from surveyor.settings import load_settings
-    from surveyor.write.survey.build import SurveyOptions, build_survey
+    from surveyor.write.survey import SurveyOptions, build_survey
 
     real = cards.get_card
 

@@ -221,7 +221,7 @@ def survey(topic: str, *, llm: str | None = None, since: int | None = None, form
            out: str | Path | None = None, fetch: bool = False, max_papers: int | None = None,
            home: str | Path | None = None, settings: Settings | None = None, progress: Progress | None = None):
     """Write a grounded survey of a topic (optionally fetching its papers from arXiv first). -> SurveyResult"""
-    from surveyor.write.survey.build import SurveyOptions, build_survey
+    from surveyor.write.survey import SurveyOptions, build_survey
 
     settings = _settings(settings, home)
     say = progress or _quiet

@@ -1,4 +1,4 @@
-"""`surveyor survey`: a grounded survey of one topic (see surveyor.survey)."""
+"""`surveyor survey`: a grounded survey of one topic (see surveyor.write.survey)."""
 from __future__ import annotations
 
 from pathlib import Path
