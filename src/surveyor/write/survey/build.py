@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surveyor import versions
 from surveyor.errors import LLMError
 from surveyor.files import atomic_write_json, atomic_write_text
 from surveyor.index.catalog import Catalog, PaperRecord
@@ -46,7 +47,6 @@ from surveyor.write.survey.assemble import body_sections, paper_section, survey_
 from surveyor.write.survey.changes import previous_run, what_changed
 from surveyor.write.survey.drafts import (
     PARAGRAPH_MAX_TOKENS,
-    WRITER_VERSION,
     DraftCache,
     _hash,
     _Writer,
@@ -209,7 +209,7 @@ class SurveyBuilder:
                 "topic": topic.name, "stamp": out.name, "options": {
                     "llm": self.options.llm, "since": self.options.since, "formats": list(self.options.formats),
                     "max_papers": self.options.max_papers, "max_tokens": self.options.max_tokens},
-                "writer_version": WRITER_VERSION, "extractor_version": _extractor_version(),
+                "writer_version": versions.SURVEY_WRITER, "extractor_version": versions.CARDS,
                 "eras": eras, "undated": undated, "skipped": skipped,
                 "themes": [asdict(t) for t in themes], "themes_reclustered": reclustered,
                 "citation_keys": keys, "cards": card_stats,
@@ -247,11 +247,6 @@ def _assets_dir(settings: Settings, pid: str) -> Path:
 
     return assets_dir(settings, pid)
 
-
-def _extractor_version() -> str:
-    from surveyor.evidence.cards import EXTRACTOR_VERSION
-
-    return EXTRACTOR_VERSION
 
 
 def build_survey(settings: Settings, topic: str, options: SurveyOptions | None = None,

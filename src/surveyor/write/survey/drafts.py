@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surveyor import versions
 from surveyor.files import atomic_write_json, read_json
 from surveyor.grounding import Citation, PageTexts, check_cited, format_citation, parse_citations, strip_citations
 from surveyor.index.catalog import Catalog
@@ -33,7 +34,6 @@ PROMPT_WORDS = 45        # longer evidence lines are cut (marked …) in prompts
 PARAGRAPH_MAX_TOKENS = 110     # ~11 s of generation on 2 cores
 PARAGRAPH_MAX_SENTENCES = 3
 QUOTE_WORDS = 60         # longer quotes are cut at a word boundary (marked …)
-WRITER_VERSION = "2"     # bump when section drafting changes: cached drafts are then rebuilt
 PROMPTS = ("survey_section", "survey_next_steps")
 
 
@@ -113,7 +113,7 @@ class DraftCache:
         self.made: list[str] = []
 
     def get_or_make(self, section: str, inputs: dict, make: Callable[[], dict]) -> dict:
-        key = _hash({"writer": WRITER_VERSION, **inputs})
+        key = _hash({"writer": versions.SURVEY_WRITER, **inputs})
         path = self.folder / key[:2] / f"{key}.json"
         cached = read_json(path)
         if isinstance(cached, dict) and cached.get("key") == key:
