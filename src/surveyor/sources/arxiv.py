@@ -37,20 +37,16 @@ Workarounds for the `arxiv` package (4.x), each marked where it is made:
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
-import threading
 import time
 import urllib.request
 from collections import Counter
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import urlsplit
 
 import arxiv
-import httpx
 import requests
 import requests.adapters
 
@@ -58,6 +54,7 @@ from surveyor.errors import InputError, NetworkError
 from surveyor.settings import ArxivSettings
 from surveyor.sources.identity import safe_key, split_version
 from surveyor.sources.metadata import FIELDS, PaperMeta, normalize_published
+from surveyor.sources.transport import ApiAdapter, Rejected, download, probe, reason, shared_throttle
 
 log = logging.getLogger(__name__)
 
@@ -72,90 +69,10 @@ against FAIL_FAST_S."""
 ARXIV_START = date(1991, 8, 1)
 """arXiv's first day: the lower bound when only `until` is given."""
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses worth another try (throttling and server trouble); others fail at once."""
-
-USER_AGENT = f"surveyor (arxiv.py/{arxiv.__version__}; httpx/{httpx.__version__})"
-"""arXiv asks automated clients to identify themselves."""
-
 _FIELDED = re.compile(r"\b(?:ti|au|abs|co|jr|cat|rn|id|all|submittedDate|lastUpdatedDate):|\b(?:AND|OR|ANDNOT)\b")
 _CATEGORY = re.compile(r"[a-z\-]+(?:\.[A-Za-z\-]+)?")
 
 
-class _Retryable(requests.exceptions.ConnectionError):
-    """A transient failure the `arxiv` Client should retry (it retries ConnectionError only)."""
-
-
-class _Rejected(requests.exceptions.RequestException):
-    """arXiv answered with an Error entry: the request itself is wrong, retrying cannot help."""
-
-
-class _Fatal(requests.exceptions.RequestException):
-    """An HTTP status no retry can fix (404, 403, ...): the `arxiv` Client would retry it anyway."""
-
-
-class _Throttle:
-    """At most one request start per `delay_s`. Retries back off exponentially from there:
-    attempt k starts at least delay_s * 2**(k-2) after the previous one (delay_s, delay_s, 2 delay_s, ...)."""
-
-    def __init__(self) -> None:
-        self._last: float | None = None
-        self._lock = threading.Lock()
-
-    def wait(self, delay_s: float, attempt: int = 1) -> None:
-        gap = delay_s * (2 ** max(0, attempt - 2))
-        with self._lock:
-            if self._last is not None:
-                remaining = self._last + gap - time.monotonic()
-                if remaining > 0:
-                    time.sleep(remaining)
-            self._last = time.monotonic()
-
-
-_THROTTLES: dict[str, _Throttle] = {}
-_THROTTLES_LOCK = threading.Lock()
-
-
-def _shared_throttle(api_url: str) -> _Throttle:
-    """One pace per arXiv endpoint for the whole process: callers (ingest, fetch) create an
-    ArxivSource per batch, and arXiv's limit is per client, not per object."""
-    key = urlsplit(api_url).netloc.lower()
-    with _THROTTLES_LOCK:
-        return _THROTTLES.setdefault(key, _Throttle())
-
-
-class _ApiAdapter(requests.adapters.HTTPAdapter):
-    """Mounted on the `arxiv` Client's session: timeouts, pacing, attempt counts, error triage."""
-
-    def __init__(self, owner: "ArxivSource"):
-        super().__init__(max_retries=0)
-        self._owner = owner
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        settings = self._owner.settings
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = (settings.connect_timeout_s, settings.timeout_s)
-        url = request.url or ""
-        self._owner._attempts[url] += 1
-        self._owner._throttle.wait(settings.delay_s, self._owner._attempts[url])
-        try:
-            response = super().send(request, **kwargs)
-            if response.status_code in RETRY_STATUSES:
-                return response  # the Client raises its HTTPError and retries; _Throttle adds the backoff
-            body = response.content
-        except requests.exceptions.ReadTimeout:
-            raise _Retryable(f"no answer within {settings.timeout_s:g} s") from None
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise _Retryable(f"response cut short ({exc.__class__.__name__})") from None
-        if b"arxiv.org/api/errors" in body:  # arXiv's Error entry, whatever the status
-            found = re.search(rb"<summary[^>]*>(.*?)</summary>", body, re.S)
-            raise _Rejected(found[1].decode("utf-8", "replace").strip() if found else "malformed query")
-        if response.status_code != 200:
-            raise _Fatal(f"HTTP {response.status_code}")
-        if b"<feed" not in body[:4096]:
-            snippet = " ".join(body[:60].decode("utf-8", "replace").split())
-            raise _Retryable(f"HTTP 200 but not an Atom feed: {snippet!r}")
-        return response
 
 
 class ArxivSource:
@@ -169,7 +86,7 @@ class ArxivSource:
         api = urlsplit(settings.api_url)
         if api.scheme not in ("http", "https") or not api.hostname:
             raise InputError(f"arxiv.api_url is not an http(s) URL: {settings.api_url!r}")
-        self._throttle = _shared_throttle(settings.api_url)
+        self._throttle = shared_throttle(settings.api_url)
         self._api_host = api.hostname
         self._api_port = api.port or (443 if api.scheme == "https" else 80)
         # export.arxiv.org serves the API only; papers and sources live on arxiv.org.
@@ -239,7 +156,7 @@ class ArxivSource:
     def reachable(self, timeout: float = 2.0) -> bool:
         """Whether arXiv's API host (or the proxy in front of it) accepts a TCP connection
         within `timeout` seconds. Sends no request, so it costs nothing against the rate limit."""
-        return _probe(*self._probe_target(), timeout) is None
+        return probe(*self._probe_target(), timeout) is None
 
     # --- files ------------------------------------------------------------------------------
 
@@ -248,7 +165,7 @@ class ArxivSource:
         key, version = self._key(meta)
         url = meta.pdf_url or f"{self.files_base}/pdf/{meta.arxiv_id}{version}"
         final = Path(dest_dir) / f"{key}{version}.pdf"
-        path = self._download(_https_for_arxiv(url), final, magic=(b"%PDF",), what="PDF")
+        path = download(_https_for_arxiv(url), final, self.settings, self._throttle, magic=(b"%PDF",), what="PDF")
         assert path is not None
         return path
 
@@ -259,7 +176,8 @@ class ArxivSource:
         key, version = self._key(meta)
         url = f"{self.files_base}/e-print/{meta.arxiv_id}{version}"
         final = Path(dest_dir) / f"{key}{version}.tar.gz"
-        return self._download(url, final, magic=(b"\x1f\x8b",), what="gzipped source", missing_ok=True)
+        return download(url, final, self.settings, self._throttle, magic=(b"\x1f\x8b",), what="gzipped source",
+                        missing_ok=True)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -273,8 +191,8 @@ class ArxivSource:
         # Workaround: timeouts, pacing and error triage via the (private) requests session.
         session = getattr(client, "_session", None)
         if not isinstance(session, requests.Session):
-            raise RuntimeError(f"arxiv {arxiv.__version__}: Client._session is gone; update surveyor.arxiv_source")
-        adapter = _ApiAdapter(self)
+            raise RuntimeError(f"arxiv {arxiv.__version__}: Client._session is gone; update surveyor.sources.arxiv")
+        adapter = ApiAdapter(self)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return client
@@ -287,7 +205,7 @@ class ArxivSource:
         client = self._client(search.max_results)
         try:
             results = list(client.results(search))
-        except _Rejected as exc:
+        except Rejected as exc:
             raise InputError(f"arXiv rejected the query ({exc}): {search.query or ','.join(search.id_list)}") from None
         except arxiv.HTTPError as exc:
             raise NetworkError(f"arXiv API failed at {url} after {self._tries(exc.url)}: HTTP {exc.status}") from None
@@ -295,7 +213,7 @@ class ArxivSource:
             raise NetworkError(f"arXiv API failed at {url} after {self._tries(exc.url)}: empty page in mid-results") from None
         except requests.exceptions.RequestException as exc:
             req_url = exc.request.url if exc.request is not None else None
-            raise NetworkError(f"arXiv API failed at {url} after {self._tries(req_url)}: {_reason(exc)}") from None
+            raise NetworkError(f"arXiv API failed at {url} after {self._tries(req_url)}: {reason(exc)}") from None
         finally:
             client._session.close()
         metas, seen = [], set()
@@ -333,7 +251,7 @@ class ArxivSource:
             if left <= 0:
                 break
             tried += 1
-            reason = _probe(host, port, min(per_try, left))
+            reason = probe(host, port, min(per_try, left))
             if reason is None:
                 return
             if attempt < len(pauses):
@@ -350,69 +268,7 @@ class ArxivSource:
             raise InputError(str(exc)) from None
         return key, f"v{meta.version}" if meta.version else ""
 
-    def _download(self, url: str, final: Path, magic: tuple[bytes, ...], what: str,
-                  missing_ok: bool = False) -> Path | None:
-        """GET `url` into `final` via `final.part`: paced, retried with backoff, size- and
-        magic-checked, renamed atomically. Returns None on 404 when `missing_ok`."""
-        final.parent.mkdir(parents=True, exist_ok=True)
-        part = final.with_name(final.name + ".part")
-        settings = self.settings
-        timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
-        # identity: the bytes on disk are the bytes arXiv stores (e-prints are gzip files;
-        # a transparently decoded body would neither be .tar.gz nor match Content-Length).
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-        reason = "no attempt made"
-        attempt = 0
-        try:
-            with httpx.Client(timeout=timeout, headers=headers, follow_redirects=True) as client:
-                for attempt in range(1, settings.retries + 1):
-                    self._throttle.wait(settings.delay_s, attempt)
-                    try:
-                        with client.stream("GET", url) as response:
-                            status = response.status_code
-                            if status == 404 and missing_ok:
-                                return None
-                            if status in RETRY_STATUSES:
-                                reason = f"HTTP {status}"
-                                continue
-                            if status != 200:
-                                raise NetworkError(f"download of {url} failed after {_n(attempt)}: HTTP {status}")
-                            expected = response.headers.get("Content-Length")
-                            written, head = 0, b""
-                            with open(part, "wb") as fh:
-                                for chunk in response.iter_raw():
-                                    if len(head) < 8:
-                                        head += chunk[:8]
-                                    fh.write(chunk)
-                                    written += len(chunk)
-                                fh.flush()
-                                os.fsync(fh.fileno())
-                    except httpx.TransportError as exc:
-                        reason = _reason(exc)
-                        part.unlink(missing_ok=True)
-                        continue
-                    if expected is not None and expected.isdigit() and written != int(expected):
-                        reason = f"got {written} of {expected} bytes"
-                        part.unlink(missing_ok=True)
-                        continue
-                    if not head.startswith(magic):
-                        part.unlink(missing_ok=True)
-                        if missing_ok and head.startswith(b"%PDF"):
-                            return None  # arXiv offers only the PDF for this paper
-                        kind = response.headers.get("Content-Type", "unknown type")
-                        raise NetworkError(f"download of {url} failed after {_n(attempt)}: not a {what} ({kind})")
-                    os.replace(part, final)
-                    return final
-        finally:
-            part.unlink(missing_ok=True)
-        raise NetworkError(f"download of {url} failed after {_n(attempt)}: {reason}")
-
-
 # --- helpers ------------------------------------------------------------------------------------
-
-def _n(attempts: int) -> str:
-    return f"{attempts} attempt" + ("s" if attempts != 1 else "")
-
 
 def _as_date(value: date | str | None, name: str) -> date | None:
     """Accept a date, a datetime (taken in UTC) or an ISO 'YYYY-MM-DD' string."""
@@ -481,45 +337,3 @@ def _https_for_arxiv(url: str) -> str:
     return url
 
 
-def _reason(exc: BaseException) -> str:
-    """A short, lower-case cause for one-line error messages."""
-    text = str(exc)
-    lowered = text.lower()
-    if isinstance(exc, ConnectionRefusedError) or "refused" in lowered:
-        return "connection refused"
-    if isinstance(exc, socket.gaierror) or "name or service not known" in lowered or "resolve" in lowered:
-        return "host name not resolved"
-    if isinstance(exc, (socket.timeout, TimeoutError, httpx.TimeoutException, requests.exceptions.Timeout)):
-        return "timed out"
-    if isinstance(exc, httpx.RemoteProtocolError) or "incomplete" in lowered or "closed" in lowered:
-        return "connection closed before the full response"
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
-def _probe(host: str, port: int, timeout: float) -> str | None:
-    """One TCP connect to host:port; None on success, else a short reason. Name resolution
-    runs in a daemon thread so a hanging DNS lookup cannot outlast `timeout`."""
-    outcome: list[str | None] = []
-
-    def connect() -> None:
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            outcome.append(None)
-        except OSError as exc:
-            outcome.append(_reason(exc))
-
-    worker = threading.Thread(target=connect, name="arxiv-probe", daemon=True)
-    worker.start()
-    worker.join(timeout + 0.1)
-    return outcome[0] if outcome else "timed out"
-
-
-def arxiv_reachable(settings: ArxivSettings) -> bool:
-    """True when arXiv's API answers at all (a few seconds at most): says which advice fits an empty topic."""
-    import httpx
-
-    try:
-        httpx.head(settings.api_url, timeout=min(3.0, settings.connect_timeout_s))
-        return True
-    except httpx.HTTPError:
-        return False

@@ -15,7 +15,7 @@ from surveyor.errors import EmptyCorpus
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.index.topic_match import TOPIC_THRESHOLD
 from surveyor.settings import Settings
-from surveyor.sources.arxiv import arxiv_reachable
+from surveyor.sources.arxiv import ArxivSource
 from surveyor.topics import Topic
 
 ERA_SPLIT = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -90,7 +90,7 @@ def no_papers_message(settings: Settings, topic: Topic, since: int | None, found
     since_text = f" since {since}" if since else ""
     where = (f"found {found} paper{'s' if found != 1 else ''} for topic '{topic.name}'{since_text} "
              f"among {total} in the corpus at {settings.home}")
-    if arxiv_reachable(settings.arxiv):
+    if ArxivSource(settings.arxiv).reachable():
         return f"{where}; arXiv is reachable: run `surveyor fetch --topic {topic.name}` or add --fetch"
     return f"{where}; arXiv is not reachable from here: ingest PDFs with `surveyor ingest PATH`"
 
