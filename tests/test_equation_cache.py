@@ -87,7 +87,7 @@ def test_missing_pdf_gives_no_equations_and_no_error(home):
 
 
 def test_pymupdf_loads_without_its_layout_analyser():
-    code = ("import sys, surveyor.evidence.equations, surveyor.pdfparse; "
+    code = ("import sys, surveyor.evidence.equations, surveyor.index.pdfparse; "
             "print(sorted(m for m in ('onnxruntime', 'pymupdf4llm', 'pymupdf.layout') if sys.modules.get(m)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
