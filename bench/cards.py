@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from surveyor.evidence.cards import QUOTE_FIELDS, EvidenceCard, card_path, dataset_names_in, get_card  # noqa: E402
+from surveyor.evidence.cards import QUOTE_FIELDS, EvidenceCard, card_path, get_card  # noqa: E402
+from surveyor.evidence.datasets import dataset_names_in  # noqa: E402
 from surveyor.grounding import quote_on_page  # noqa: E402
 from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402

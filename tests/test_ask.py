@@ -20,11 +20,14 @@ from surveyor.errors import EmptyCorpus, InputError, LLMError
 from surveyor.grounding import best_support, check_support, is_instruction_like, quote_on_page
 from surveyor.index.catalog import Catalog
 from surveyor.index.embedder import get_embedder
-from surveyor.retrieve.retriever import Retriever
+from surveyor.retrieve.retriever import Passage, Retriever
 from surveyor.settings import EmbeddingSettings, LLMSettings, load_settings
 from surveyor.textnorm import match_key
 from surveyor.write.ask import answer as ask_module
-from surveyor.write.ask.answer import ABSTAIN_TEXT, answer, cited_passages, reply_sentences
+from surveyor.write.ask import ground as ground_module
+from surveyor.write.ask import quotes as quotes_module
+from surveyor.write.ask.answer import ABSTAIN_TEXT, answer
+from surveyor.write.ask.ground import cited_passages, reply_sentences
 from surveyor.write.llm import default_gguf_path, make_llm
 
 PPO = "1707.06347"
@@ -80,7 +83,7 @@ def assert_grounded(result, catalog: Catalog) -> None:
         assert quote_on_page(sentence.quote, catalog.page_text(p.paper_id, p.page)), sentence
         assert sentence.text.endswith((p.tag, f"{p.tag}.")), sentence.text
         if sentence.action in ("kept", "reassigned"):
-            verdict = ask_module.supports(sentence.text, p, catalog, get_embedder(EmbeddingSettings()))
+            verdict = ground_module.supports(sentence.text, p, catalog, get_embedder(EmbeddingSettings()))
             assert verdict.supported, (sentence, verdict)
         else:  # a quote, or the paper's equation shown with its verbatim introducing sentence
             assert sentence.action in ("quoted", "equation") and match_key(sentence.quote) in match_key(sentence.text)
@@ -184,7 +187,7 @@ def test_embedded_model_answer_is_verified(settings, retriever, embedded_llm, sh
     assert PPO in {c.arxiv_id for c in result.citations}
     assert_grounded(result, retriever.catalog)
     # The model's sentences, plus at most one quote stating what they left out.
-    assert len([s for s in result.sentences if s.action != "dropped"]) <= ask_module.MAX_SENTENCES + 1
+    assert len([s for s in result.sentences if s.action != "dropped"]) <= ground_module.MAX_SENTENCES + 1
 
 
 def test_quote_ranking_covers_each_part_of_the_question():
@@ -194,10 +197,10 @@ def test_quote_ranking_covers_each_part_of_the_question():
                  "The SFT dataset contains about 13k training prompts.",
                  "Labelers were asked to write prompts themselves.",
                  "The reward-model dataset has 33k training prompts."]
-    order = ask_module.rank_quotes(question, sentences, embedder, limit=2)
+    order = quotes_module.rank_quotes(question, sentences, embedder, limit=2)
     assert sorted(order) == [1, 3]  # both counts; the caption states neither
-    assert ask_module.asks_for_number(question) and not ask_module.asks_for_number("Why is the sky blue?")
-    assert ask_module.asks_for_equation("Which equation defines the clipped objective?")
+    assert quotes_module.asks_for_number(question) and not quotes_module.asks_for_number("Why is the sky blue?")
+    assert quotes_module.asks_for_equation("Which equation defines the clipped objective?")
 
 
 def test_quote_ranking_reads_on_after_a_picked_sentence():
@@ -207,19 +210,19 @@ def test_quote_ranking_reads_on_after_a_picked_sentence():
                  "simultaneously with audio and visual information.",
                  "The final fusion tokens from each cross-modal update are then averaged.",  # says how, in no words of it
                  "Bottleneck tokens are used at each layer of the model."]
-    assert ask_module.rank_quotes(question, sentences, embedder, limit=2) == [0, 2]
-    assert ask_module.rank_quotes(question, sentences, embedder, limit=2, after=[None, 0, None]) == [0, 1]
+    assert quotes_module.rank_quotes(question, sentences, embedder, limit=2) == [0, 2]
+    assert quotes_module.rank_quotes(question, sentences, embedder, limit=2, after=[None, 0, None]) == [0, 1]
 
 
 def test_complement_adds_the_number_the_model_left_out(settings, retriever):
     question = "What compute budget was used to pre-train DistilBERT?"
     passages = retriever.search(question, focus=retriever.papers_named(["DistilBERT"]))
     p = next(p for p in passages if p.arxiv_id == "1910.01108")
-    vague = ask_module.Sentence(f"DistilBERT was pre-trained on the same corpus as BERT {p.tag}.", "kept", p,
-                                quote="x", original="")
+    vague = quotes_module.Sentence(f"DistilBERT was pre-trained on the same corpus as BERT {p.tag}.", "kept", p,
+                                   quote="x", original="")
     embedder = get_embedder(EmbeddingSettings())
-    weights = {t: retriever.view().bm25.idf(t) for t in ask_module.question_terms(question)}
-    extra = ask_module.complement(question, [vague], passages, retriever.catalog, embedder, weights)
+    weights = {t: retriever.view().bm25.idf(t) for t in quotes_module.question_terms(question)}
+    extra = quotes_module.complement(question, [vague], passages, retriever.catalog, embedder, weights)
     assert len(extra) == 1 and "90 hours" in extra[0].quote
     assert quote_on_page(extra[0].quote, retriever.catalog.page_text(extra[0].passage.paper_id, extra[0].passage.page))
 
@@ -358,28 +361,28 @@ def test_injected_instructions_change_nothing(home, tmp_path, embedded_llm, shor
 
 def test_a_sentence_that_restates_the_question_is_dropped(settings, retriever):
     question = "What reward signals were used to train DeepSeek-R1-Zero, and why were neural reward models avoided?"
-    assert ask_module.restates("Neural reward models were avoided.", question)
-    assert not ask_module.restates("Neural reward models may suffer from reward hacking.", question)
+    assert ground_module.restates("Neural reward models were avoided.", question)
+    assert not ground_module.restates("Neural reward models may suffer from reward hacking.", question)
     passages, _ = ask_module.retrieve_passages(retriever, question)
     p = next(p for p in passages if p.arxiv_id == "2501.12948")
-    grounded = ask_module.ground(f"Neural reward models were avoided {p.tag}.", passages, retriever.catalog,
-                                 get_embedder(EmbeddingSettings()), question=question)
+    grounded = ground_module.ground(f"Neural reward models were avoided {p.tag}.", passages, retriever.catalog,
+                                    get_embedder(EmbeddingSettings()), question=question)
     assert [s.action for s in grounded] == ["dropped"] and grounded[0].reasons == ["restates the question"]
 
 
 def test_a_running_title_is_not_quoted():
     title = "MiniMax-M1: Scaling Test-Time Compute Efficiently with Lightning Attention"
-    assert ask_module.after_running_title(f"{title} 2x speedup", title) == ""
-    assert ask_module.after_running_title(f"{title} We clip the importance sampling weight.", title) == \
+    assert quotes_module.after_running_title(f"{title} 2x speedup", title) == ""
+    assert quotes_module.after_running_title(f"{title} We clip the importance sampling weight.", title) == \
         "We clip the importance sampling weight."
-    assert ask_module.after_running_title("We clip the importance sampling weight.", title) == \
+    assert quotes_module.after_running_title("We clip the importance sampling weight.", title) == \
         "We clip the importance sampling weight."
 
 
 def test_a_paraphrase_that_drops_numbers_gives_way_to_its_quote():
     quote = "DistilBERT was trained on 8 16GB V100 GPUs for approximately 90 hours."
-    p = ask_module.Passage(chunk_id="c", paper_id="1910.01108", arxiv_id="1910.01108", title="", year=2019, page=3,
-                           section="", kind="body", text=quote, score=1.0)
-    vague = ask_module.Sentence(f"It was trained for approximately 90 hours {p.tag}.", "kept", p, quote)
-    fuller = ask_module._fuller(vague, "How was DistilBERT trained?")  # not a number question: still the facts
+    p = Passage(chunk_id="c", paper_id="1910.01108", arxiv_id="1910.01108", title="", year=2019, page=3,
+                section="", kind="body", text=quote, score=1.0)
+    vague = quotes_module.Sentence(f"It was trained for approximately 90 hours {p.tag}.", "kept", p, quote)
+    fuller = ground_module._fuller(vague, "How was DistilBERT trained?")  # not a number question: still the facts
     assert fuller.action == "quoted" and fuller.quote == quote and quote in fuller.text

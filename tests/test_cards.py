@@ -10,15 +10,8 @@ import pymupdf
 import pytest
 
 from conftest import run_cli
-from surveyor.evidence.cards import (
-    QUOTE_FIELDS,
-    EvidenceCard,
-    assets_dir,
-    card_path,
-    dataset_names_in,
-    get_card,
-    result_numbers,
-)
+from surveyor.evidence.cards import QUOTE_FIELDS, EvidenceCard, assets_dir, card_path, get_card
+from surveyor.evidence.datasets import dataset_names_in, result_numbers
 from surveyor.grounding import quote_on_page
 from surveyor.index.catalog import Catalog
 from surveyor.index.ingest import Ingestor

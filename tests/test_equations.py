@@ -11,7 +11,8 @@ import pymupdf
 import pytest
 
 from surveyor.errors import InputError, PdfError
-from surveyor.evidence.equations import Equation, extract_equations, repair_math_text
+from surveyor.evidence.equation_text import repair_math_text
+from surveyor.evidence.equations import Equation, extract_equations
 from surveyor.evidence.latex import parse_latex_equations
 
 CORPUS_PDF = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdf"

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from surveyor.evidence.equations import open_pdf, save_crop
+from surveyor.evidence.crops import save_crop
+from surveyor.index.pdfparse import open_pdf
 from surveyor.index.pymupdf_core import pymupdf
 
 __all__ = ["Figure", "extract_figures"]
@@ -308,7 +309,7 @@ def extract_figures(
 
     Raises PdfError for PDFs that cannot be opened; never for odd page content.
     """
-    doc = open_pdf(pdf_path)
+    doc = open_pdf(Path(pdf_path))
     try:
         if assets_dir is not None:
             Path(assets_dir).mkdir(parents=True, exist_ok=True)

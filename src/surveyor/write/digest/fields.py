@@ -123,7 +123,7 @@ def _architecture_figure(card, assets: Path) -> dict | None:
 def _datasets_metrics(checker: _Checker, card) -> str:
     if card is None:
         return _absent("dataset or metric")
-    from surveyor.evidence.cards import result_numbers
+    from surveyor.evidence.datasets import result_numbers
 
     metrics = sorted(card.metrics, key=lambda q: -len(result_numbers(q.text)))  # numbers first (stable)
     parts = checker.quotes(card.datasets, 1) + checker.quotes(metrics, 2)
