@@ -107,14 +107,14 @@ def test_second_call_reads_the_cache(card_home, cards):
 
 
 def test_a_new_extractor_version_rebuilds_and_replaces_the_cached_card(card_home, cards, monkeypatch):
-    from surveyor.evidence import cards as cards_module
+    from surveyor import versions
 
     settings = load_settings(card_home)
     catalog = Catalog(settings.index_dir)
     record = catalog.paper("1910.01108")
     catalog.close()
     old = card_path(settings, record)
-    monkeypatch.setattr(cards_module, "EXTRACTOR_VERSION", "next")
+    monkeypatch.setattr(versions, "CARDS", "next")
     new = card_path(settings, record)
     assert new != old and not new.exists()
     get_card(settings, "1910.01108")

@@ -16,7 +16,8 @@ from surveyor.index.bm25 import BM25Index, index_key, tokenize
 from surveyor.index.catalog import Catalog
 from surveyor.index.topic_match import papers_in_topic
 from surveyor.retrieve import retriever as retrieve
-from surveyor.retrieve.retriever import Retriever, diversify, rrf_fuse
+from surveyor.retrieve.fusion import diversify, interleave, rrf_fuse
+from surveyor.retrieve.retriever import Retriever
 from surveyor.settings import load_settings
 from surveyor.topics import resolve_topic
 
@@ -260,7 +261,7 @@ def test_focused_slots_follow_the_question_without_the_papers_name(retriever):
 
 
 def test_interleave_and_query_without_words():
-    assert retrieve._interleave(["a", "b", "c"], ["b", "d"]) == ["a", "b", "d", "c"]
+    assert interleave(["a", "b", "c"], ["b", "d"]) == ["a", "b", "d", "c"]
     assert retrieve._without_words("How does Whisper compute its features?", ["whisper"]) == \
         "How does compute its features?"
 

@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from surveyor import versions
 from surveyor.errors import InputError
 from surveyor.evidence.datasets import _dataset_name_counts, _names
 from surveyor.evidence.sections import Sentence, _block_roles, _candidate_sentences, _verified
@@ -43,7 +44,6 @@ from surveyor.sources.identity import find_latex_source, safe_key, split_version
 from surveyor.textnorm import match_key
 
 # Bump whenever what a card contains changes: old cached cards are then rebuilt.
-EXTRACTOR_VERSION = "2"
 
 MAX_QUOTES = 5       # per field, best first
 MAX_EQUATIONS = 3
@@ -94,7 +94,7 @@ class EvidenceCard:
         return not (self.quotes() or self.equations or self.figures)
 
     def to_dict(self) -> dict:
-        data = {"extractor_version": EXTRACTOR_VERSION, "paper_id": self.paper_id, "title": self.title,
+        data = {"extractor_version": versions.CARDS, "paper_id": self.paper_id, "title": self.title,
                 "published": self.published}
         for name in QUOTE_FIELDS:
             data[name] = [q.to_dict() for q in getattr(self, name)]
@@ -132,7 +132,7 @@ def cards_dir(settings: Settings) -> Path:
 
 
 def card_path(settings: Settings, record: PaperRecord) -> Path:
-    return cards_dir(settings) / f"{safe_key(record.paper_id)}.{EXTRACTOR_VERSION}.{record.sha256[:12]}.json"
+    return cards_dir(settings) / f"{safe_key(record.paper_id)}.{versions.CARDS}.{record.sha256[:12]}.json"
 
 
 def open_catalog(settings: Settings, paper_id: str) -> Catalog:

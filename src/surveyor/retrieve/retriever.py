@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +28,7 @@ from surveyor.index.bm25 import BM25Index, index_key, tokenize
 from surveyor.index.catalog import Catalog, ChunkRow, PaperRecord
 from surveyor.index.embedder import get_embedder
 from surveyor.retrieve.acronyms import best_expansion, expansions
+from surveyor.retrieve.fusion import diversify, interleave, rrf_fuse
 from surveyor.settings import Settings
 
 MODES = ("hybrid", "dense", "bm25")
@@ -407,7 +408,7 @@ class Retriever:
         overall = [cid for cid, _ in ranked if view.rows[cid].paper_id in focus]
         # Taking turns keeps both views: the answer may sit where the name is (DistilBERT was trained on
         # ...) or where it is not (Whisper's input features are described once, without the name).
-        inside = _interleave([cid for cid, _ in rrf_fuse([lexical, semantic], cfg.rrf_k)], overall)
+        inside = interleave([cid for cid, _ in rrf_fuse([lexical, semantic], cfg.rrf_k)], overall)
         fused = rrf_fuse([[cid for cid, _ in ranked], inside], cfg.rrf_k)
         order = iter(inside)
         return [(next(order), score) if view.rows[cid].paper_id in focus else (cid, score) for cid, score in fused]
@@ -430,16 +431,6 @@ class Retriever:
                        page=row.page, section=row.section, kind=row.kind, text=row.text, score=round(score, 6),
                        dense_rank=d_rank, bm25_rank=b_rank,
                        dense_score=round(d_score, 6) if d_score is not None else None)
-
-
-def _interleave(first: Sequence[str], second: Sequence[str]) -> list[str]:
-    """Items of both lists taking turns, first's first, each once."""
-    out: dict[str, None] = {}
-    for i in range(max(len(first), len(second))):
-        for items in (first, second):
-            if i < len(items):
-                out.setdefault(items[i])
-    return list(out)
 
 
 def _without_words(query: str, words: Iterable[str]) -> str:
@@ -473,30 +464,3 @@ def _torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def rrf_fuse(rankings: Sequence[Sequence[str]], rrf_k: int) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: Σ 1/(rrf_k + rank) over the lists; ties keep first-seen order (deterministic)."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, cid in enumerate(ranking, 1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
-    order = {cid: i for i, cid in enumerate(fused)}
-    return sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
-
-
-def diversify(ranked: Sequence[tuple[str, float]], paper_of, k: int,
-              per_paper_max: int | Callable[[str], int]) -> list[tuple[str, float]]:
-    """The first k items of `ranked`, skipping any beyond `per_paper_max` (a number, or one per paper) from one paper."""
-    limit = per_paper_max if callable(per_paper_max) else (lambda _paper: per_paper_max)
-    counts: dict[str, int] = {}
-    out: list[tuple[str, float]] = []
-    for cid, score in ranked:
-        paper = paper_of(cid)
-        if counts.get(paper, 0) >= limit(paper):
-            continue
-        counts[paper] = counts.get(paper, 0) + 1
-        out.append((cid, score))
-        if len(out) == k:
-            break
-    return out
