@@ -132,7 +132,6 @@ def run_topics(args, settings) -> int:
 def regen(args, settings) -> int:
     """Full run on the home minus the topic's 5 newest papers, then again after they are ingested."""
     from surveyor.index.ingest import Ingestor
-    from surveyor.index.topic_match import TOPIC_THRESHOLD
     from surveyor.topics import resolve_topic
 
     topic = resolve_topic(args.regen)
@@ -145,10 +144,11 @@ def regen(args, settings) -> int:
     # The papers that arrive are the newest ones: remove the corpus's 5 newest (any topic), or with
     # --regen-in-topic the topic's 5 newest (the worst case: every new paper lands in the survey).
     records = catalog.papers()
+    threshold = s.topics.threshold
     if args.regen_in_topic:
-        records = [r for r in records if r.topics.get(topic.name, 0.0) >= TOPIC_THRESHOLD]
+        records = [r for r in records if r.topics.get(topic.name, 0.0) >= threshold]
     newest = sorted(records, key=lambda r: r.meta.published or "", reverse=True)[:5]
-    in_topic = [r.paper_id for r in newest if r.topics.get(topic.name, 0.0) >= TOPIC_THRESHOLD]
+    in_topic = [r.paper_id for r in newest if r.topics.get(topic.name, 0.0) >= threshold]
     new_dir = work / "new"
     new_dir.mkdir()
     lines = []

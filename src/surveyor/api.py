@@ -104,7 +104,7 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, settings
     """A window's new papers for the given topics: searched in the configured categories, ranked by
     relevance on their metadata, the best n * digest.fetch_download_factor downloaded and ingested."""
     from surveyor.index.catalog import Catalog
-    from surveyor.index.topic_match import TOPIC_THRESHOLD, score_texts
+    from surveyor.index.topic_match import score_texts
     from surveyor.sources.arxiv import ArxivSource
 
     say = progress or _quiet
@@ -126,7 +126,7 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, settings
     if new:
         scores, _ = score_texts(settings, [f"{m.title or ''}. {m.abstract or ''}" for m in new], list(topics))
         ranked = sorted(zip(new, scores), key=lambda pair: -max(pair[1].values()))
-        chosen = [m for m, s in ranked if max(s.values()) >= TOPIC_THRESHOLD][:n * settings.digest.fetch_download_factor]
+        chosen = [m for m, s in ranked if max(s.values()) >= settings.topics.threshold][:n * settings.digest.fetch_download_factor]
     downloaded, ingested = _download_and_ingest(settings, source, chosen, with_source=False)
     return FetchReport(len(found), downloaded, [m.arxiv_id for m in chosen], ingested, relevant_new=len(chosen))
 

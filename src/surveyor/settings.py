@@ -85,6 +85,13 @@ class RetrievalSettings(BaseModel):
     include_references: bool = Field(False, description="Reference lists are indexed but not retrieved by default")
 
 
+class TopicSettings(BaseModel):
+    threshold: float = Field(0.35, description="A paper belongs to a topic when its score (cosine of title+abstract "
+                                               "to the topic profile, plus the term bonus) reaches this")
+    term_bonus: float = Field(0.04, description="Added to a paper's topic score per key term of the topic it names")
+    max_term_hits: int = Field(4, description="Key terms counted at most, so a long term list cannot dominate")
+
+
 class SurveySettings(BaseModel):
     max_papers: int = Field(12, description="Papers surveyed in full per topic (a 10-minute budget on 2 cores); "
                                             "--max-papers overrides")
@@ -105,6 +112,7 @@ class Settings(BaseModel):
     arxiv: ArxivSettings = ArxivSettings()
     llm: LLMSettings = LLMSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    topics: TopicSettings = TopicSettings()
     survey: SurveySettings = SurveySettings()
     digest: DigestSettings = DigestSettings()
 

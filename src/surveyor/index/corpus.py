@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from surveyor.errors import EmptyCorpus
 from surveyor.index.catalog import Catalog, PaperRecord
-from surveyor.index.topic_match import TOPIC_THRESHOLD
 from surveyor.settings import Settings
 from surveyor.topics import all_topics
 
@@ -24,7 +23,7 @@ def status(settings: Settings) -> dict:
     catalog = open_catalog(settings)
     try:
         papers = catalog.papers()
-        topics = {t.name: sum(1 for p in papers if p.topics.get(t.name, 0.0) >= TOPIC_THRESHOLD) for t in all_topics()}
+        topics = {t.name: sum(1 for p in papers if p.topics.get(t.name, 0.0) >= settings.topics.threshold) for t in all_topics()}
         return {"papers": len(papers), "chunks": catalog.chunk_count(), "home": str(settings.home), "topics": topics}
     finally:
         catalog.close()

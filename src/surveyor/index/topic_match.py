@@ -2,7 +2,7 @@
 
 Similarity of the paper's title and abstract to the topic profile (embedding
 cosine) plus a bonus for the topic's key terms; a paper belongs to a topic when
-its score passes TOPIC_THRESHOLD. Deterministic and model-free apart from the embedder.
+its score reaches settings.topics.threshold. Deterministic and model-free apart from the embedder.
 """
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ from surveyor.index.embedder import get_embedder
 from surveyor.settings import Settings
 from surveyor.topics import Topic, all_topics
 
-TOPIC_THRESHOLD = 0.35
-TERM_BONUS = 0.04
-MAX_TERM_HITS = 4
-
 
 def paper_profile_text(title: str | None, abstract: str | None, fallback: str = "") -> str:
     return f"{title or ''}. {abstract or fallback}".strip()
@@ -30,16 +26,9 @@ def term_hits(topic: Topic, text: str) -> int:
 
 
 def topic_scores_for_texts(settings: Settings, texts: list[str]) -> list[dict[str, float]]:
-    topics = all_topics()
-    embedder = get_embedder(settings.embedding)
-    topic_vecs = embedder.embed([t.profile_text() for t in topics])
-    text_vecs = embedder.embed(texts)
-    sims = text_vecs @ topic_vecs.T
-    out = []
-    for row, text in zip(np.atleast_2d(sims), texts):
-        out.append({t.name: round(float(s) + TERM_BONUS * min(term_hits(t, text), MAX_TERM_HITS), 4)
-                    for t, s in zip(topics, row)})
-    return out
+    """Every text's score for every topic, as stored in the catalog (4 decimals)."""
+    scores, _ = score_texts(settings, texts, all_topics())
+    return [{name: round(value, 4) for name, value in row.items()} for row in scores]
 
 
 def score_topics(settings: Settings, catalog: Catalog, paper_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -51,7 +40,7 @@ def score_topics(settings: Settings, catalog: Catalog, paper_ids: list[str]) -> 
     return dict(zip(paper_ids, topic_scores_for_texts(settings, texts)))
 
 
-def papers_in_topic(catalog: Catalog, topic: Topic, threshold: float = TOPIC_THRESHOLD) -> list[str]:
+def papers_in_topic(catalog: Catalog, topic: Topic, threshold: float) -> list[str]:
     return [p.paper_id for p in catalog.papers() if p.topics.get(topic.name, 0.0) >= threshold]
 
 
@@ -70,8 +59,9 @@ def score_texts(settings: Settings, texts: list[str], topics: list[Topic]) -> tu
     topic_vecs = _PROFILE_VECTORS[key]
     vecs = embedder.embed(texts)
     sims = vecs @ topic_vecs.T
+    cfg = settings.topics
     out = []
     for row, text in zip(np.atleast_2d(sims), texts):
-        out.append({t.name: float(s) + TERM_BONUS * min(term_hits(t, text), MAX_TERM_HITS)
+        out.append({t.name: float(s) + cfg.term_bonus * min(term_hits(t, text), cfg.max_term_hits)
                     for t, s in zip(topics, row)})
     return out, vecs

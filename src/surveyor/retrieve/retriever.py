@@ -308,7 +308,7 @@ class Retriever:
             from surveyor.index.topic_match import papers_in_topic
             from surveyor.topics import resolve_topic
 
-            in_topic = set(papers_in_topic(self.catalog, resolve_topic(topic)))
+            in_topic = set(papers_in_topic(self.catalog, resolve_topic(topic), self.settings.topics.threshold))
             allowed = in_topic if allowed is None else allowed & in_topic
         if years and (years[0] is not None or years[1] is not None):
             lo, hi = years[0] or 0, years[1] or 9999

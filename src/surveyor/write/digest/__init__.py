@@ -32,7 +32,7 @@ Rules, each enforced in code, not left to a model:
 * Relevance. Each candidate is scored against each chosen interest (topic): embedding
   similarity of title+abstract (weight 0.7) and of its evidence card's key sentences
   (0.3) to the topic profile, plus the topic's key terms (see topic_match). Only scores at
-  or above TOPIC_THRESHOLD count: nothing else is ever used to fill the digest.
+  or above settings.topics.threshold count: nothing else is ever used to fill the digest.
 * Diversity. Picks are chosen greedily: best score, minus a penalty per pick already
   serving the same interest and for similarity to papers already picked. Each pick
   names the interest it serves and one deterministic line saying why (the topic's key

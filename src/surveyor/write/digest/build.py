@@ -12,7 +12,7 @@ from typing import Any
 
 from surveyor.errors import InputError
 from surveyor.index.catalog import Catalog
-from surveyor.index.topic_match import TOPIC_THRESHOLD, score_texts
+from surveyor.index.topic_match import score_texts
 from surveyor.settings import Settings
 from surveyor.topics import Topic, all_topics, resolve_topics
 from surveyor.write.digest.assemble import write_digest
@@ -123,11 +123,11 @@ def build_digest(settings: Settings, since: date, until: date, n: int = DEFAULT_
                 combined[i] = {k: ABSTRACT_WEIGHT * abstract_scores[i][k] + (1 - ABSTRACT_WEIGHT) * cs[k]
                                for k in cs}
             scored = [(fresh[i], combined[i]) for i in order if i in shortlist]
-            relevant = [r for r, s in scored if max(s.values(), default=0.0) >= TOPIC_THRESHOLD]
+            relevant = [r for r, s in scored if max(s.values(), default=0.0) >= settings.topics.threshold]
             not_relevant = [r.arxiv_id or r.paper_id for i, r in enumerate(fresh)
-                            if max(combined[i].values(), default=0.0) < TOPIC_THRESHOLD]
+                            if max(combined[i].values(), default=0.0) < settings.topics.threshold]
             vectors = {fresh[i].paper_id: abstract_vecs[i] for i in range(len(fresh))}
-            selected = select(scored, vectors, chosen_topics, n)
+            selected = select(scored, vectors, chosen_topics, n, settings.topics.threshold)
         if selected and wants_llm:  # loaded only when there is something to write up
             from surveyor.write.llm import make_llm
 
@@ -143,7 +143,7 @@ def build_digest(settings: Settings, since: date, until: date, n: int = DEFAULT_
                             why_line(topic, record, score))
                 pick.fields, pick.equation, pick.figure, pick.checks = build_fields(
                     settings, catalog, record, cards.get(record.paper_id), llm)
-                matching = [topic] + [t for t in chosen_topics if t is not topic and scores[t.name] >= TOPIC_THRESHOLD]
+                matching = [topic] + [t for t in chosen_topics if t is not topic and scores[t.name] >= settings.topics.threshold]
                 pick.relates_to = relates_to(settings, vectors[record.paper_id], matching, survey_cache)
                 picks.append(pick)
         uncertain = [r.arxiv_id or r.paper_id for r in uncertain_records]

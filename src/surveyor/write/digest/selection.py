@@ -1,7 +1,7 @@
 """Which of the window's papers the digest picks: relevance to each interest, diversity, and why.
 
 Candidates are scored against each chosen interest (title+abstract, then evidence-card
-sentences for a shortlist); only scores at or above TOPIC_THRESHOLD count. select() chooses
+sentences for a shortlist); only scores at or above settings.topics.threshold count. select() chooses
 greedily with penalties for an interest already served and for similarity to earlier picks;
 why_line() gives each pick one deterministic line saying why it was chosen.
 """
@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from surveyor.index.catalog import Catalog, PaperRecord
-from surveyor.index.topic_match import TOPIC_THRESHOLD
 from surveyor.topics import Topic
 
 ABSTRACT_WEIGHT = 0.7          # title+abstract vs card sentences in the relevance score
@@ -51,7 +50,7 @@ def why_line(topic: Topic, record: PaperRecord, score: float) -> str:
 
 
 def select(scored: list[tuple[PaperRecord, dict[str, float]]], vectors: dict[str, Any], topics: list[Topic],
-           n: int, threshold: float = TOPIC_THRESHOLD) -> list[tuple[PaperRecord, Topic, float]]:
+           n: int, threshold: float) -> list[tuple[PaperRecord, Topic, float]]:
     """Greedy diverse selection: each step takes the (paper, interest) with the best adjusted score."""
     import numpy as np
 

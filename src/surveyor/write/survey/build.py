@@ -1,7 +1,7 @@
 """`surveyor survey`, orchestrated: SurveyOptions in, SurveyResult out; every step lives in its own module.
 
     build_survey(settings, "distillation")
-      1. papers      the topic's papers (topic score ≥ TOPIC_THRESHOLD), optionally since a year,
+      1. papers      the topic's papers (topic score ≥ settings.topics.threshold), optionally since a year,
                      capped at MAX_PAPERS by topic score while keeping both eras represented    [select]
       2. cards       one evidence card per paper (cached by surveyor.evidence.cards); empty cards
                      are skipped with a note                                                     [select]
@@ -130,7 +130,7 @@ class SurveyBuilder:
         check_writable(self.topic_dir)
         catalog = Catalog(self.settings.index_dir)
         try:
-            records, total = topic_records(catalog, self.topic, self.options.since)
+            records, total = topic_records(catalog, self.topic, self.options.since, self.settings.topics.threshold)
             if total == 0:
                 raise TopicCorpusEmpty(self._no_papers_message(0, 0).replace(
                     " among 0 in the corpus", " (the corpus is empty)"))

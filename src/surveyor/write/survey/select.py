@@ -13,7 +13,6 @@ from typing import Any
 
 from surveyor.errors import EmptyCorpus
 from surveyor.index.catalog import Catalog, PaperRecord
-from surveyor.index.topic_match import TOPIC_THRESHOLD
 from surveyor.settings import Settings
 from surveyor.sources.arxiv import ArxivSource
 from surveyor.topics import Topic
@@ -77,10 +76,11 @@ def select_papers(records: list[PaperRecord], topic: Topic, cap: int) -> list[Pa
     return sorted(chosen, key=lambda r: (r.meta.published or "9999", r.paper_id))
 
 
-def topic_records(catalog: Catalog, topic: Topic, since: int | None) -> tuple[list[PaperRecord], int]:
-    """The topic's papers (topic score ≥ TOPIC_THRESHOLD, optionally since a year) and the corpus size."""
+def topic_records(catalog: Catalog, topic: Topic, since: int | None,
+                  threshold: float) -> tuple[list[PaperRecord], int]:
+    """The topic's papers (topic score ≥ threshold, optionally since a year) and the corpus size."""
     records = catalog.papers()
-    in_topic = [r for r in records if r.topics.get(topic.name, 0.0) >= TOPIC_THRESHOLD]
+    in_topic = [r for r in records if r.topics.get(topic.name, 0.0) >= threshold]
     if since:
         in_topic = [r for r in in_topic if r.meta.year and r.meta.year >= since]
     return in_topic, len(records)
