@@ -224,8 +224,8 @@ def test_chroma_server_by_configuration_alone(tmp_path):
         assert not (home / "index" / "chroma").exists()  # nothing went to the embedded store
         from surveyor.index.embedder import get_embedder
 
-        hits = store.query(get_embedder(settings.embedding).embed_one("clipped surrogate objective"), 3)
-        assert hits and hits[0]["metadata"]["paper_id"] == "1707.06347"
+        [hits] = store.nearest([get_embedder(settings.embedding).embed_one("clipped surrogate objective")], 3)
+        assert len(hits) == 3 and all(cid.startswith("1707.06347") for cid, _ in hits), hits
     finally:
         server.terminate()
         server.wait(timeout=20)
