@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import corpus_pdf
+from surveyor import versions
 from surveyor.evidence import equations as equations_module
-from surveyor.evidence.equation_cache import CACHE_VERSION, page_equations
+from surveyor.evidence.equation_cache import page_equations
 from surveyor.evidence.equations import extract_equations, extract_page_equations
 from surveyor.index.catalog import Catalog
 from surveyor.settings import load_settings
@@ -64,7 +65,7 @@ def test_cache_reads_only_new_pages_and_keeps_one_file(home, monkeypatch):
     folder.mkdir(parents=True, exist_ok=True)
     stale = folder / f"{PPO}.1.{record.sha256[:12]}.json"  # the former whole-paper format
     stale.write_text("[]")
-    other_paper = folder / f"{PPO}0.{CACHE_VERSION}.{'0' * 12}.json"
+    other_paper = folder / f"{PPO}0.{versions.EQUATIONS}.{'0' * 12}.json"
     other_paper.write_text("{}")
 
     first = page_equations(settings, record, [3, 2])
@@ -73,7 +74,7 @@ def test_cache_reads_only_new_pages_and_keeps_one_file(home, monkeypatch):
     assert read == [[2, 3], [5]]  # page 3 came from the cache
     assert [e["number"] for e in again] == ["6", "7", "9", "10", "11", "12"]
     files = sorted(p.name for p in folder.iterdir())
-    assert files == sorted([other_paper.name, f"{PPO}.{CACHE_VERSION}.{record.sha256[:12]}.json"])
+    assert files == sorted([other_paper.name, f"{PPO}.{versions.EQUATIONS}.{record.sha256[:12]}.json"])
     cached = json.loads((folder / files[0 if files[0] != other_paper.name else 1]).read_text())
     assert sorted(cached) == ["2", "3", "5"]
     assert "intro" in again[0]["context"]
