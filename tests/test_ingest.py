@@ -229,3 +229,22 @@ def test_chroma_server_by_configuration_alone(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_papers_left_unscored_by_a_killed_run_are_scored_on_the_next(tmp_path, ingested_home):
+    home = tmp_path / "home"
+    shutil.copytree(ingested_home, home, symlinks=True)
+    catalog = Catalog(load_settings(home).index_dir)
+    try:
+        before = {p.paper_id: p.topics for p in catalog.papers()}
+        catalog.set_topics({pid: {} for pid in list(before)[:2]})  # as if killed between commit and scoring
+    finally:
+        catalog.close()
+    report = ingest(home, copy_papers(["1910.01108"], tmp_path / "in"))
+    assert report.unchanged == 1 and report.added == 0
+    catalog = Catalog(load_settings(home).index_dir)
+    try:
+        after = {p.paper_id: p.topics for p in catalog.papers()}
+    finally:
+        catalog.close()
+    assert after == before

@@ -179,11 +179,16 @@ class Ingestor:
                 store = VectorStore(self.settings)
                 reconcile(self.settings, catalog, store)
                 self._ingest_files(pdfs, jsonl, catalog, store, report)
-                if report.changed_ids:
-                    from surveyor.index.bm25 import BM25Index
+                # Papers a killed run committed before scoring them are scored now, with the new ones.
+                unscored = [p.paper_id for p in catalog.papers() if not p.topics]
+                to_score = list(dict.fromkeys([*report.changed_ids, *unscored]))
+                if to_score:
                     from surveyor.index.topic_match import score_topics
 
-                    catalog.set_topics(score_topics(self.settings, catalog, report.changed_ids))
+                    catalog.set_topics(score_topics(self.settings, catalog, to_score))
+                if report.changed_ids:
+                    from surveyor.index.bm25 import BM25Index
+
                     BM25Index.for_catalog(catalog, self.settings.index_dir)  # now, not on the next question
                 report.papers = len(catalog.papers())
                 report.chunks = catalog.chunk_count()
