@@ -274,7 +274,7 @@ def test_topic_and_year_filters_limit_the_sources(settings, retriever):
     from surveyor.index.topic_match import papers_in_topic
     from surveyor.topics import resolve_topic
 
-    in_topic = set(papers_in_topic(retriever.catalog, resolve_topic("distillation")))
+    in_topic = set(papers_in_topic(retriever.catalog, resolve_topic("distillation"), settings.topics.threshold))
     assert in_topic and PPO not in in_topic
     result = answer(settings, "How is the smaller student model trained from the teacher?", llm_spec="none",
                     retriever=retriever, topic="distillation")

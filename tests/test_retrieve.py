@@ -96,7 +96,7 @@ def test_year_filter(retriever):
 def test_topic_filter(retriever, home):
     catalog = Catalog(load_settings(home).index_dir)
     try:
-        members = set(papers_in_topic(catalog, resolve_topic("distillation")))
+        members = set(papers_in_topic(catalog, resolve_topic("distillation"), load_settings(home).topics.threshold))
     finally:
         catalog.close()
     assert members
