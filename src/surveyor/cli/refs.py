@@ -11,6 +11,16 @@ def _one_line(text: str, limit: int = 110) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _entry(entry: dict) -> str:
+    """'Schulman et al. (2017) Proximal policy optimization algorithms' when the fields were read, else as printed."""
+    if not entry["title"]:
+        return _one_line(entry["raw"])
+    authors = entry["authors"]
+    who = (authors[0].split(",")[0] + (" et al." if len(authors) > 1 else "")) if authors else ""
+    year = f"({entry['year']})" if entry["year"] else ""
+    return _one_line(" ".join(part for part in (who, year, entry["title"]) if part))
+
+
 def register(app: typer.Typer, state) -> None:
     from surveyor.cli.app import emit_json
 
@@ -28,7 +38,7 @@ def register(app: typer.Typer, state) -> None:
                    + (f" ({found.note})" if found.note else ""))
         for entry in found.entries:
             target = f"→ {entry['match']}" if entry["match"] else ""
-            typer.echo(f"{entry['ordinal']:>4}  {target:<14} {_one_line(entry['raw'])}")
+            typer.echo(f"{entry['ordinal']:>4}  {target:<14} {_entry(entry)}")
 
     @app.command("cited-by")
     def cited_by(arxiv_id: str = typer.Argument(..., help="arXiv id of a paper in the corpus"),
