@@ -22,8 +22,9 @@ from surveyor.textnorm import collapse
 if TYPE_CHECKING:
     from surveyor.index.pdfparse import Block, ParsedPdf
 
-_HEADING = re.compile(r"^(?:[\dIVX]+\.?\s*)?(?:references?|bibliography|literature cited|works cited|"
+_HEADING = re.compile(r"^(?:[\dIVX]+\.?\s*)?(?:references|bibliography|literature cited|works cited|"
                       r"references and notes|cited literature)\s*:?$", re.IGNORECASE)
+_STYLED_HEADING = re.compile(r"^(?:[\dIVX]+\.?\s*)?reference$", re.IGNORECASE)  # only styled: a table says it too
 _BACK_MATTER = re.compile(r"^(?:appendix|appendices|supplementary|supplemental)\b", re.IGNORECASE)
 _FLOAT = re.compile(r"^(?:Table|Figure|Fig\.)\s*[A-Z]?\d+\s*[:.|]")  # a caption: the list is over
 BRACKET = re.compile(r"^\[(\d{1,4}|[A-Za-z][\w+.\-]{0,20})\]\s*")
@@ -107,7 +108,7 @@ def _regions(parsed: ParsedPdf) -> list[list[tuple[tuple[int, int, int], Block, 
     current: list | None = None
     for place, block in _reading_positions(parsed):
         first = block.lines[0].text.strip() if block.lines else block.text
-        if _HEADING.match(block.text.strip()):
+        if _HEADING.match(block.text.strip()) or (block.is_heading and _STYLED_HEADING.match(block.text.strip())):
             current = []
             regions.append(current)
             continue
