@@ -15,16 +15,20 @@ sources (arXiv, identity) → index (parse, chunk, embed, store, catalog) → gr
 from importlib.metadata import version as _version
 
 from surveyor.api import (
+           CitedBy,
            FetchReport,
            PaperEvidence,
+           PaperReferences,
            ask,
            card,
+           cited_by,
            digest,
            equations,
            fetch,
            figures,
            ingest,
            papers,
+           refs,
            status,
            survey,
            topics,
@@ -34,5 +38,6 @@ from surveyor.settings import Settings, load_settings
 
 __version__ = _version("surveyor")
 
-__all__ = ["FetchReport", "PaperEvidence", "Settings", "SurveyorError", "__version__", "ask", "card", "digest",
-           "equations", "fetch", "figures", "ingest", "load_settings", "papers", "status", "survey", "topics"]
+__all__ = ["CitedBy", "FetchReport", "PaperEvidence", "PaperReferences", "Settings", "SurveyorError", "__version__",
+           "ask", "card", "cited_by", "digest", "equations", "fetch", "figures", "ingest", "load_settings", "papers",
+           "refs", "status", "survey", "topics"]

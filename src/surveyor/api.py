@@ -152,6 +152,53 @@ def topics() -> list:
     return all_topics()
 
 
+# --------------------------------------------------------------------------- citation graph
+
+
+@dataclass
+class PaperReferences:
+    """A paper's reference list: each entry as printed, its parsed fields, and `match`, the corpus paper it
+    cites (None when that paper is not in the corpus). `note` says why a list is empty."""
+    paper_id: str
+    title: str | None
+    note: str | None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"paper_id": self.paper_id, "title": self.title, "note": self.note,
+                "matched": sum(1 for e in self.entries if e["match"]), "references": self.entries}
+
+
+@dataclass
+class CitedBy:
+    """The corpus papers whose reference lists cite a paper; `entries` are the citing entries as printed."""
+    paper_id: str
+    title: str | None
+    citing: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"paper_id": self.paper_id, "title": self.title, "cited_by": self.citing}
+
+
+def refs(paper_id: str, *, home: str | Path | None = None, settings: Settings | None = None) -> PaperReferences:
+    """A paper's reference list, each entry matched to the corpus paper it cites (or None)."""
+    from surveyor.index.corpus import references
+
+    record, rows, note = references(_settings(settings, home), paper_id)
+    return PaperReferences(record.paper_id, record.meta.title, note, [row.to_json() for row in rows])
+
+
+def cited_by(paper_id: str, *, home: str | Path | None = None, settings: Settings | None = None) -> CitedBy:
+    """The corpus papers that cite a paper, found in their reference lists."""
+    from surveyor.index.corpus import cited_by as citing_papers
+
+    record, citing = citing_papers(_settings(settings, home), paper_id)
+    return CitedBy(record.paper_id, record.meta.title, [
+        {"paper_id": paper.paper_id, "title": paper.meta.title, "published": paper.meta.published,
+         "entries": [{"ordinal": row.ref.ordinal, "raw": row.ref.raw} for row in rows]}
+        for paper, rows in citing])
+
+
 # --------------------------------------------------------------------------- evidence
 
 

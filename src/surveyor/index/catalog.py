@@ -4,6 +4,13 @@ One transaction per paper is the commit point of an ingest: a paper is in the
 corpus exactly when its row is here. The vector store is reconciled against
 these rows (see ingest.reconcile), so a crash at any moment leaves nothing
 half-indexed that a rerun does not repair.
+
+The same transaction writes the paper's reference list (`refs`, one row per entry)
+and keeps the citation graph current: its entries are matched to corpus papers
+(index.references.CorpusIndex: printed arXiv id, else exact title key), and
+entries of earlier papers left dangling that cite the new paper get their match,
+from the stored ids and keys alone. A new version of a paper keeps the matches
+that point at it.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surveyor.index.references import PARSER_VERSION, CorpusIndex, Reference, ReferenceList, title_key
 from surveyor.sources.metadata import PaperMeta
 
 SCHEMA = """
@@ -39,6 +47,19 @@ CREATE TABLE IF NOT EXISTS chunks (
     section TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_paper ON chunks (paper_id, ordinal);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refs (
+    paper_id TEXT NOT NULL,         -- the citing paper
+    ordinal INTEGER NOT NULL,       -- place in its reference list, from 1
+    raw TEXT NOT NULL,              -- the entry as printed
+    label TEXT, title TEXT, authors TEXT NOT NULL DEFAULT '[]', year INTEGER, venue TEXT,
+    arxiv_id TEXT, doi TEXT,
+    title_key TEXT NOT NULL DEFAULT '',  -- the parsed title, normalised (references.title_key)
+    raw_key TEXT NOT NULL DEFAULT '',    -- the whole entry, normalised: finds entries a new paper may match
+    match TEXT,                     -- the cited corpus paper, NULL while it is not in the corpus
+    PRIMARY KEY (paper_id, ordinal));
+CREATE INDEX IF NOT EXISTS refs_by_match ON refs (match);
+CREATE TABLE IF NOT EXISTS ref_lists (
+    paper_id TEXT PRIMARY KEY, entries INTEGER NOT NULL, note TEXT, parser TEXT NOT NULL);
 """
 
 
@@ -74,6 +95,16 @@ class PaperRecord:
 
 
 @dataclass
+class RefRow:
+    paper_id: str
+    ref: Reference
+    match: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.ref.to_json(), "match": self.match}
+
+
+@dataclass
 class ChunkRow:
     chunk_id: str
     paper_id: str
@@ -92,6 +123,7 @@ class Catalog:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self._corpus: CorpusIndex | None = None  # corpus ids and titles for matching, read when first needed
 
     def close(self) -> None:
         self.db.close()
@@ -125,11 +157,15 @@ class Catalog:
         row = self.db.execute("SELECT paper_id FROM files WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None
 
-    def replace_paper(self, record: PaperRecord, page_texts: list[str], chunks: Iterable[ChunkRow]) -> None:
-        """Write one paper and everything derived from it in one transaction."""
+    def replace_paper(self, record: PaperRecord, page_texts: list[str], chunks: Iterable[ChunkRow],
+                      references: ReferenceList | None = None) -> None:
+        """Write one paper and everything derived from it in one transaction: pages, chunks, its reference
+        list (matched to the corpus) and the matches of earlier papers' entries that cite it."""
         with self.transaction() as db:
             db.execute("DELETE FROM pages WHERE paper_id = ?", (record.paper_id,))
             db.execute("DELETE FROM chunks WHERE paper_id = ?", (record.paper_id,))
+            db.execute("DELETE FROM refs WHERE paper_id = ?", (record.paper_id,))
+            db.execute("DELETE FROM ref_lists WHERE paper_id = ?", (record.paper_id,))
             db.execute(f"INSERT OR REPLACE INTO papers ({self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
                 record.paper_id, record.arxiv_id, record.version, record.sha256, record.file,
                 record.meta.model_dump_json(), record.pages, record.chunks, int(record.has_text),
@@ -139,6 +175,80 @@ class Catalog:
                            [(record.paper_id, i + 1, t) for i, t in enumerate(page_texts)])
             db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
                            [(c.chunk_id, c.paper_id, c.ordinal, c.page, c.section, c.kind, c.text) for c in chunks])
+            corpus = self._corpus_index()
+            corpus.add(record.paper_id, record.arxiv_id, record.meta.title)
+            if references is not None:
+                self._write_refs(db, record.paper_id, references)
+            self._resolve_dangling(db, record.paper_id, record.arxiv_id, record.meta.title)
+
+    # --- the citation graph -----------------------------------------------------
+    _REF_COLUMNS = "paper_id, ordinal, raw, label, title, authors, year, venue, arxiv_id, doi, title_key, raw_key, match"
+
+    def _corpus_index(self) -> CorpusIndex:
+        """Corpus ids and titles for matching; read once per catalog, kept current by replace_paper."""
+        if self._corpus is None:
+            self._corpus = CorpusIndex(self.db.execute(
+                "SELECT paper_id, arxiv_id, json_extract(meta, '$.title') FROM papers").fetchall())
+        return self._corpus
+
+    def _write_refs(self, db: sqlite3.Connection, paper_id: str, references: ReferenceList) -> None:
+        corpus = self._corpus_index()
+        db.execute("DELETE FROM refs WHERE paper_id = ?", (paper_id,))
+        db.executemany(f"INSERT INTO refs ({self._REF_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            (paper_id, r.ordinal, r.raw, r.label, r.title, json.dumps(r.authors, ensure_ascii=False), r.year, r.venue,
+             r.arxiv_id, r.doi, title_key(r.title), title_key(r.raw), corpus.match(r, citing=paper_id))
+            for r in references.entries])
+        db.execute("INSERT OR REPLACE INTO ref_lists (paper_id, entries, note, parser) VALUES (?, ?, ?, ?)",
+                   (paper_id, len(references.entries), references.note, PARSER_VERSION))
+
+    def _resolve_dangling(self, db: sqlite3.Connection, paper_id: str, arxiv_id: str | None,
+                          title: str | None) -> None:
+        """Entries of other papers, unmatched so far, that cite this paper: found by id or title key in the
+        stored rows, confirmed by the same matcher that matched them at their own ingest."""
+        key = title_key(title)
+        if not arxiv_id and len(key) < CorpusIndex.MIN_TITLE_KEY:
+            return
+        rows = db.execute(
+            f"SELECT {self._REF_COLUMNS} FROM refs WHERE match IS NULL AND paper_id != ? AND "
+            "(arxiv_id = ? OR (? != '' AND instr(raw_key, ?) > 0))",
+            (paper_id, arxiv_id or "", key if len(key) >= CorpusIndex.MIN_TITLE_KEY else "", key or "-")).fetchall()
+        corpus = self._corpus_index()
+        found = [(row[0], row[1]) for row in rows if corpus.match(self._ref(row).ref, citing=row[0]) == paper_id]
+        db.executemany("UPDATE refs SET match = ? WHERE paper_id = ? AND ordinal = ?",
+                       [(paper_id, citing, ordinal) for citing, ordinal in found])
+
+    def replace_references(self, paper_id: str, references: ReferenceList) -> None:
+        """A paper's reference list alone (parsed again after a parser change, or for a paper ingested before
+        reference lists were kept)."""
+        with self.transaction() as db:
+            self._write_refs(db, paper_id, references)
+
+    def papers_without_references(self) -> list[str]:
+        """Papers whose reference list was never stored, or stored by an older parser."""
+        return [r[0] for r in self.db.execute(
+            "SELECT paper_id FROM papers WHERE paper_id NOT IN (SELECT paper_id FROM ref_lists WHERE parser = ?) "
+            "ORDER BY paper_id", (PARSER_VERSION,))]
+
+    @staticmethod
+    def _ref(row: tuple) -> RefRow:
+        ref = Reference(ordinal=row[1], raw=row[2], label=row[3], title=row[4], authors=json.loads(row[5]),
+                        year=row[6], venue=row[7], arxiv_id=row[8], doi=row[9])
+        return RefRow(row[0], ref, row[12])
+
+    def references(self, paper_id: str) -> tuple[list[RefRow], str | None] | None:
+        """A paper's reference list with its matches, and the parser's note; None when it was never read."""
+        listed = self.db.execute("SELECT note FROM ref_lists WHERE paper_id = ?", (paper_id,)).fetchone()
+        if listed is None:
+            return None
+        rows = self.db.execute(f"SELECT {self._REF_COLUMNS} FROM refs WHERE paper_id = ? ORDER BY ordinal",
+                               (paper_id,)).fetchall()
+        return [self._ref(r) for r in rows], listed[0]
+
+    def cited_by(self, paper_id: str) -> list[RefRow]:
+        """The entries of other corpus papers that cite this one, by citing paper and place in its list."""
+        rows = self.db.execute(f"SELECT {self._REF_COLUMNS} FROM refs WHERE match = ? ORDER BY paper_id, ordinal",
+                               (paper_id,)).fetchall()
+        return [self._ref(r) for r in rows]
 
     def remember_file(self, sha256: str, paper_id: str) -> None:
         """Another file with the same paper inside (a copy under another name, an older version)."""

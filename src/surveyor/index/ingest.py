@@ -25,6 +25,7 @@ from surveyor.index.catalog import Catalog, ChunkRow, PaperRecord
 from surveyor.index.chunking import chunk_paper, embedding_text
 from surveyor.index.embedder import get_embedder
 from surveyor.index.pdfparse import ParsedPdf, parse_pdf
+from surveyor.index.references import ReferenceList, extract_references
 from surveyor.index.store import VectorStore
 from surveyor.settings import Settings
 from surveyor.sources.identity import file_sha256, id_from_filename, latex_source_path, safe_key
@@ -179,6 +180,7 @@ class Ingestor:
                 store = VectorStore(self.settings)
                 reconcile(self.settings, catalog, store)
                 self._ingest_files(pdfs, jsonl, catalog, store, report)
+                self._read_missing_references(catalog)
                 # Papers a killed run committed before scoring them are scored now, with the new ones.
                 unscored = [p.paper_id for p in catalog.papers() if not p.topics]
                 to_score = list(dict.fromkeys([*report.changed_ids, *unscored]))
@@ -317,7 +319,8 @@ class Ingestor:
             ingested_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         rows = [ChunkRow(i, c.paper_id, n, ch.page, ch.section, ch.kind, ch.text)
                 for n, (i, ch) in enumerate(zip(ids, chunks))]
-        catalog.replace_paper(record, [p.text for p in c.parsed.pages], rows)             # step 3: commit point
+        catalog.replace_paper(record, [p.text for p in c.parsed.pages], rows,             # step 3: commit point
+                              extract_references(c.parsed))
         stale = [i for i in old_ids if i not in set(ids)]                                  # step 4
         if stale:
             store.delete(stale)
@@ -328,6 +331,20 @@ class Ingestor:
             report.updated += 1
         else:
             report.added += 1
+
+    def _read_missing_references(self, catalog: Catalog) -> None:
+        """Reference lists of papers ingested before lists were kept, or read by an older parser: read from
+        the stored PDF once (a PyMuPDF parse, no embedding)."""
+        missing = catalog.papers_without_references()
+        if missing:
+            self.say(f"reading the reference lists of {len(missing)} papers ingested before")
+        for paper_id in missing:
+            record = catalog.paper(paper_id)
+            try:
+                references = extract_references(parse_pdf(self.settings.home / record.file))
+            except PdfError as exc:
+                references = ReferenceList([], f"stored PDF unreadable ({exc})")
+            catalog.replace_references(paper_id, references)
 
     def _store_latex_source(self, pdf: Path, paper_id: str) -> None:
         """An arXiv LaTeX source beside the PDF (<stem>.tar.gz, <stem>.tar or folder <stem>/) is kept for equations."""

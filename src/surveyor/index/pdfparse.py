@@ -2,8 +2,9 @@
 
 Each block knows its page (1-based), section heading and kind:
 "body", "caption" (Figure/Table captions) or "references" (the bibliography,
-kept but not retrieved by default). Page text as PyMuPDF extracts it is kept
-verbatim too: quotes are checked against it.
+kept but not retrieved by default), and its lines with their boxes (the reference
+parser reads indentation and spacing from them). Page text as PyMuPDF extracts it
+is kept verbatim too: quotes are checked against it.
 """
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ _APPENDIX = re.compile(r"^(?:appendix|appendices|supplementary|[A-H](?:\.\d+)*\.
 _CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Tab\.)\s*[A-Z]?\d+[.:]?", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Line:
+    """One printed line of a block: its box in PDF points and its text."""
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
 @dataclass
 class Block:
     text: str
@@ -41,6 +52,7 @@ class Block:
     section: str = ""
     kind: str = "body"
     is_heading: bool = False
+    lines: list[Line] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +116,10 @@ class _Line:
     size: float  # dominant span size (by characters)
     max_size: float
     bold: bool
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    def line(self) -> Line:
+        return Line(*(round(v, 1) for v in self.bbox), self.text)
 
 
 def _is_bold(span: dict) -> bool:
@@ -121,7 +137,7 @@ def _line_features(line: dict) -> _Line | None:
         sizes[round(span["size"], 1)] += n
         bold += n if _is_bold(span) else 0
     total = sum(sizes.values()) or 1
-    return _Line(text, sizes.most_common(1)[0][0], max(sizes), bold / total > 0.6)
+    return _Line(text, sizes.most_common(1)[0][0], max(sizes), bold / total > 0.6, tuple(line["bbox"]))
 
 
 def _looks_like_heading(text: str, line: _Line, body_size: float) -> bool:
@@ -148,7 +164,8 @@ def _blocks_from_dict(raw: dict, page_no: int, body_size: float) -> list[Block]:
     head_text = collapse(" ".join(ln.text for ln in lines[:head_n]))
     probe = _Line(head_text, lines[0].size, max(ln.max_size for ln in lines[:head_n]), all(ln.bold for ln in lines[:head_n]))
     if _looks_like_heading(head_text, probe, body_size):
-        out.append(Block(head_text, bbox, page_no, probe.max_size, probe.bold, is_heading=True))
+        out.append(Block(head_text, bbox, page_no, probe.max_size, probe.bold, is_heading=True,
+                         lines=[ln.line() for ln in lines[:head_n]]))
         lines = lines[head_n:]
     if lines:
         pieces: list[str] = []
@@ -159,7 +176,8 @@ def _blocks_from_dict(raw: dict, page_no: int, body_size: float) -> list[Block]:
                 pieces.append(line.text)
         sizes = Counter({ln.size: len(ln.text) for ln in lines})
         bold = sum(len(ln.text) for ln in lines if ln.bold) / max(1, sum(len(ln.text) for ln in lines)) > 0.6
-        out.append(Block(collapse(" ".join(pieces)), bbox, page_no, sizes.most_common(1)[0][0], bold))
+        out.append(Block(collapse(" ".join(pieces)), bbox, page_no, sizes.most_common(1)[0][0], bold,
+                         lines=[ln.line() for ln in lines]))
     return out
 
 
