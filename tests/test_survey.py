@@ -46,6 +46,40 @@ def catalog_of(home: Path):
 # --------------------------------------------------------------------------- structure and grounding
 
 
+def test_every_topic_paper_appears_and_the_lineage_timeline_is_embedded(extractive, home):
+    """The whole topic: key papers in full, the rest compact; the lineage figure is a PNG in assets/, in the
+    Markdown and inlined in the HTML; the scope says how papers were chosen."""
+    from surveyor.settings import load_settings
+
+    threshold = load_settings(home=home).topics.threshold
+    catalog = catalog_of(home)
+    try:
+        topic_ids = {r.arxiv_id or r.paper_id for r in catalog.papers() if r.topics.get("distillation", 0.0) >= threshold}
+    finally:
+        catalog.close()
+    out = extractive["_dir"]
+    md = (out / "survey.md").read_text()
+    run = json.loads((out / "run.json").read_text())
+    skipped = {s["paper_id"] for s in run["skipped"]}
+    assert topic_ids - skipped <= set(extractive["papers"])
+    for pid in topic_ids:
+        assert pid in md, pid
+    selection = run["selection"]
+    assert set(selection["full"]) | set(selection["compact"]) == set(extractive["papers"])
+    assert len(selection["full"]) <= 12 and "in-topic citations" in selection["formula"]
+    assert "**How papers were chosen:**" in md and "key score = " in md
+    if selection["compact"]:
+        assert "#### Also in this theme" in md
+    png = out / "assets" / "lineage.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](assets/lineage.png)" in md and "## Lineage: what recent work builds on" in md
+    assert "Most-cited foundations in the corpus" in md
+    assert (out / "survey.html").read_text().count("data:image/png") >= 1
+    assert set(run["lineage"]["edges_used"]) == {"recent→traditional", "recent→recent", "traditional→traditional"}
+
+
+
+
 def test_json_summary_and_files(extractive, home):
     out = extractive["_dir"]
     assert set(extractive) >= {"dir", "papers", "eras", "references", "equations", "figures", "supported_share",

@@ -8,4 +8,4 @@ PARSER = "1"            # PDF → blocks in reading order (index.pdfparse)
 CHUNKER = "1"           # blocks → chunks sized for the embedder (index.chunking); also keys BM25 tokens
 EQUATIONS = "2"         # per-page equation cache (evidence.equation_cache)
 CARDS = "2"             # evidence cards (evidence.cards)
-SURVEY_WRITER = "2"     # cached survey drafts (write.survey)
+SURVEY_WRITER = "3"     # cached survey drafts (write.survey)

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from surveyor.index.references import PARSER_VERSION, CorpusIndex, Reference, ReferenceList, title_key
+from surveyor.index.references import (
+    PARSER_VERSION,
+    CorpusIndex,
+    Reference,
+    ReferenceList,
+    entry_page,
+    title_key,
+)
 from surveyor.sources.metadata import PaperMeta
 
 SCHEMA = """
@@ -56,6 +63,7 @@ CREATE TABLE IF NOT EXISTS refs (
     title_key TEXT NOT NULL DEFAULT '',  -- the parsed title, normalised (references.title_key)
     raw_key TEXT NOT NULL DEFAULT '',    -- the whole entry, normalised: finds entries a new paper may match
     match TEXT,                     -- the cited corpus paper, NULL while it is not in the corpus
+    page INTEGER,                   -- the citing paper's page where the entry is printed (added later: may be NULL)
     PRIMARY KEY (paper_id, ordinal));
 CREATE INDEX IF NOT EXISTS refs_by_match ON refs (match);
 CREATE TABLE IF NOT EXISTS ref_lists (
@@ -123,6 +131,8 @@ class Catalog:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        if "page" not in {row[1] for row in self.db.execute("PRAGMA table_info(refs)")}:
+            self.db.execute("ALTER TABLE refs ADD COLUMN page INTEGER")  # catalogs written before pages were kept
         self._corpus: CorpusIndex | None = None  # corpus ids and titles for matching, read when first needed
 
     def close(self) -> None:
@@ -178,11 +188,12 @@ class Catalog:
             corpus = self._corpus_index()
             corpus.add(record.paper_id, record.arxiv_id, record.meta.title)
             if references is not None:
-                self._write_refs(db, record.paper_id, references)
+                self._write_refs(db, record.paper_id, references, page_texts)
             self._resolve_dangling(db, record.paper_id, record.arxiv_id, record.meta.title)
 
     # --- the citation graph -----------------------------------------------------
-    _REF_COLUMNS = "paper_id, ordinal, raw, label, title, authors, year, venue, arxiv_id, doi, title_key, raw_key, match"
+    _REF_COLUMNS = ("paper_id, ordinal, raw, label, title, authors, year, venue, arxiv_id, doi, title_key, raw_key, match, "
+                    "page")
 
     def _corpus_index(self) -> CorpusIndex:
         """Corpus ids and titles for matching; read once per catalog, kept current by replace_paper."""
@@ -191,12 +202,18 @@ class Catalog:
                 "SELECT paper_id, arxiv_id, json_extract(meta, '$.title') FROM papers").fetchall())
         return self._corpus
 
-    def _write_refs(self, db: sqlite3.Connection, paper_id: str, references: ReferenceList) -> None:
+    def _page_texts(self, paper_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT text FROM pages WHERE paper_id = ? ORDER BY page", (paper_id,))]
+
+    def _write_refs(self, db: sqlite3.Connection, paper_id: str, references: ReferenceList,
+                    page_texts: list[str] | None = None) -> None:
         corpus = self._corpus_index()
+        texts = page_texts if page_texts is not None else self._page_texts(paper_id)
         db.execute("DELETE FROM refs WHERE paper_id = ?", (paper_id,))
-        db.executemany(f"INSERT INTO refs ({self._REF_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        db.executemany(f"INSERT INTO refs ({self._REF_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (paper_id, r.ordinal, r.raw, r.label, r.title, json.dumps(r.authors, ensure_ascii=False), r.year, r.venue,
-             r.arxiv_id, r.doi, title_key(r.title), title_key(r.raw), corpus.match(r, citing=paper_id))
+             r.arxiv_id, r.doi, title_key(r.title), title_key(r.raw), corpus.match(r, citing=paper_id),
+             r.page if r.page is not None else entry_page(r, texts))
             for r in references.entries])
         db.execute("INSERT OR REPLACE INTO ref_lists (paper_id, entries, note, parser) VALUES (?, ?, ?, ?)",
                    (paper_id, len(references.entries), references.note, PARSER_VERSION))
@@ -232,7 +249,7 @@ class Catalog:
     @staticmethod
     def _ref(row: tuple) -> RefRow:
         ref = Reference(ordinal=row[1], raw=row[2], label=row[3], title=row[4], authors=json.loads(row[5]),
-                        year=row[6], venue=row[7], arxiv_id=row[8], doi=row[9])
+                        year=row[6], venue=row[7], arxiv_id=row[8], doi=row[9], page=row[13])
         return RefRow(row[0], ref, row[12])
 
     def references(self, paper_id: str) -> tuple[list[RefRow], str | None] | None:
@@ -249,6 +266,25 @@ class Catalog:
         rows = self.db.execute(f"SELECT {self._REF_COLUMNS} FROM refs WHERE match = ? ORDER BY paper_id, ordinal",
                                (paper_id,)).fetchall()
         return [self._ref(r) for r in rows]
+
+    def citations_among(self, paper_ids: Iterable[str]) -> list[RefRow]:
+        """The citation graph restricted to these papers: entries of one of them matched to another, each with
+        the page of the citing paper where the entry is printed (found from the page texts when a row written
+        before pages were kept has none)."""
+        ids = sorted(set(paper_ids))
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT {self._REF_COLUMNS} FROM refs WHERE paper_id IN ({marks}) AND match IN ({marks}) "
+            "AND match != paper_id ORDER BY paper_id, ordinal", (*ids, *ids)).fetchall() if ids else []
+        out, texts = [], {}
+        for row in rows:
+            ref = self._ref(row)
+            if ref.ref.page is None:
+                if ref.paper_id not in texts:
+                    texts[ref.paper_id] = self._page_texts(ref.paper_id)
+                ref.ref.page = entry_page(ref.ref, texts[ref.paper_id])
+            out.append(ref)
+        return out
 
     def remember_file(self, sha256: str, paper_id: str) -> None:
         """Another file with the same paper inside (a copy under another name, an older version)."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from surveyor.index.reflist import ARXIV, BRACKET, DOI, DOTTED, URL, YEAR, entry_texts
 from surveyor.sources.identity import NEW_ID, OLD_ID
-from surveyor.textnorm import collapse
+from surveyor.textnorm import collapse, match_key
 
 if TYPE_CHECKING:
     from surveyor.index.pdfparse import ParsedPdf
@@ -82,6 +82,7 @@ class Reference:
     venue: str | None = None
     arxiv_id: str | None = None
     doi: str | None = None
+    page: int | None = None  # the citing paper's page where the entry starts (entry_page); None when not found
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -305,3 +306,18 @@ class CorpusIndex:
             hits = {owner for key in candidate_keys(ref) if (owner := self.by_title(key))}
             found = hits.pop() if len(hits) == 1 else None
         return found if found != citing else None
+
+
+def entry_page(ref: Reference, page_texts: list[str]) -> int | None:
+    """The page (from 1) of the citing paper on which this entry is printed: the last page holding its title as
+    printed (else the first eight words of the entry), up to case, spacing, ligatures and line-end hyphens.
+    Reference lists sit at the end of a paper, so pages are searched from the back."""
+    probes = [p for p in (ref.title, " ".join(collapse(ref.raw).split(" ")[:8])) if p and len(p) >= 12]
+    keys = [match_key(p) for p in probes]
+    for key in keys:
+        bare = key.replace("-", "")
+        for number in range(len(page_texts), 0, -1):
+            text = match_key(page_texts[number - 1])
+            if key in text or bare in text.replace("-", ""):
+                return number
+    return None

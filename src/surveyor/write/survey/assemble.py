@@ -15,7 +15,8 @@ from surveyor.textnorm import collapse, match_key
 from surveyor.topics import Topic
 from surveyor.write.survey.changes import changes_md
 from surveyor.write.survey.drafts import Claim, _short_title, _Writer, tag
-from surveyor.write.survey.select import Entry
+from surveyor.write.survey.lineage import SCORE_TEXT, Graph, compact_line, group_compact
+from surveyor.write.survey.select import MIN_PER_ERA, Entry
 from surveyor.write.survey.themes import Theme
 
 CELL_WORDS = 25
@@ -168,10 +169,17 @@ def _paper_draft(writer: _Writer, entry: Entry) -> dict:
 
 
 def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str, dict],
-                  writer: _Writer, since: int | None) -> dict[str, dict]:
-    """Eras, themes, comparison, challenges and references as sections: {id: {"md", "claims"}}."""
+                  writer: _Writer, since: int | None, graph: Graph | None = None) -> dict[str, dict]:
+    """Eras, themes, comparison, challenges and references as sections: {id: {"md", "claims"}}.
+
+    `entries` are all the topic's papers: eras and references list every one; a theme block holds the key
+    papers' full entries, then the compact entries of the others; comparison and challenges are the key papers'."""
     out: dict[str, dict] = {}
-    eras = {era: [e for e in entries if e.era == era] for era in ("traditional", "recent")}
+    every, entries = entries, [e for e in entries if e.full]
+    graph = graph or Graph()
+    compact = group_compact(every)
+    every_by_pid = {e.pid: e for e in every}
+    eras = {era: [e for e in every if e.era == era] for era in ("traditional", "recent")}
     # 2-3. Eras
     for number, era, title in ((2, "traditional", "Traditional SOTA (before 2024)"),
                                (3, "recent", "Recent trends (2024 and after)")):
@@ -202,7 +210,12 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
             lines += [paragraph, ""]
         for e in members:
             lines += [sections[f"paper:{e.pid}"]["md"], ""]
-        out[f"theme-block:{theme.index}"] = {"md": "\n".join(lines), "claims": []}
+        claims = []
+        others = sorted(compact.get(theme.index, []), key=lambda e: (e.record.meta.published or "9999", e.pid))
+        if others:
+            lines += [f"#### Also in this theme ({len(others)} compact entr{'y' if len(others) == 1 else 'ies'})", ""]
+            lines += [compact_line(writer, e, graph, every_by_pid, claims) for e in others] + [""]
+        out[f"theme-block:{theme.index}"] = {"md": "\n".join(lines), "claims": claims}
     # 5. Comparison table
     claims = []
     rows = []
@@ -242,7 +255,7 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
     out["challenges"] = {"md": "\n".join(lines), "claims": claims}
     # 7. References
     lines = ["## 7. References", ""]
-    for e in sorted(entries, key=lambda e: e.key):
+    for e in sorted(every, key=lambda e: e.key):
         meta = e.record.meta
         authors = ", ".join(meta.authors[:3]) + (" et al." if len(meta.authors) > 3 else "")
         link = (f"arXiv:{e.cite_id}" + (f"v{e.record.version}" if e.record.version else "")
@@ -266,12 +279,19 @@ def survey_markdown(topic: Topic, since: int | None, max_papers: int, warnings: 
     out += ["## 1. Scope", ""]
     out.append(f"- **Topic:** {md_escape(topic.name)} — {md_escape(topic.description)}")
     span = f"{years[0]}–{years[-1]}" if years else "no dates"
+    full = sum(1 for e in entries if e.full)
     out.append(f"- **Papers considered:** {len(entries)} ({span}); {counts['traditional']} before 2024, "
                f"{counts['recent']} from 2024 on" + (f", {counts['undated']} undated" if counts["undated"] else "")
                + f". The corpus holds {len(records)} paper{'s' if len(records) != 1 else ''} on this topic"
-               + (f" since {since}" if since else "")
-               + (f"; the {max_papers} most relevant are surveyed"
-                  if len(records) > max_papers else "") + ".")
+               + (f" since {since}" if since else "") + "; every one appears in this survey"
+               + (f" except the {len(skipped)} skipped below" if skipped else "") + ".")
+    out.append(f"- **How papers were chosen:** a paper is in the topic when its topic score (cosine of its title "
+               f"and abstract with the topic description) is at least the topic threshold. {full} key paper"
+               f"{'s get' if full != 1 else ' gets'} the full advancement entry (at most {max_papers}, at least "
+               f"{MIN_PER_ERA} per era where the topic has them), ranked by {SCORE_TEXT}; the other "
+               f"{len(entries) - full} get a compact entry (title, date, one innovation quote, citation-graph "
+               "links) under their theme. Left out: only papers whose evidence card is empty or unreadable "
+               f"({len(skipped)}, listed below as skipped).")
     out.append(f"- **Corpus snapshot:** content hash `{catalog.content_hash()}`, {len(catalog.papers())} papers; "
                f"survey {stamp}.")
     out.append(f"- **Writer:** {md_escape(writer.model_name)}"
@@ -290,6 +310,8 @@ def survey_markdown(topic: Topic, since: int | None, max_papers: int, warnings: 
     if changes:
         out += changes_md(changes)
     out += [sections["era:traditional"]["md"], "", sections["era:recent"]["md"], ""]
+    if "lineage" in sections:
+        out += [sections["lineage"]["md"], ""]
     out += ["## 4. Advancements by theme", ""]
     for sid in sorted((k for k in sections if k.startswith("theme-block:")), key=lambda k: int(k.split(":")[1])):
         out += [sections[sid]["md"], ""]

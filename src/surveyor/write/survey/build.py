@@ -1,8 +1,9 @@
 """`surveyor survey`, orchestrated: SurveyOptions in, SurveyResult out; every step lives in its own module.
 
     build_survey(settings, "distillation")
-      1. papers      the topic's papers (topic score ≥ settings.topics.threshold), optionally since a year,
-                     capped at MAX_PAPERS by topic score while keeping both eras represented    [select]
+      1. papers      every topic paper (topic score ≥ settings.topics.threshold), optionally since a year;
+                     the key ones (at most max_papers, by the key score: in-topic citations, topic
+                     score, recency; both eras kept) get full entries, the rest compact ones [lineage]
       2. cards       one evidence card per paper (cached by surveyor.evidence.cards); empty cards
                      are skipped with a note                                                     [select]
       3. eras        Traditional SOTA = first arXiv version before 2024-01-01, Recent = on or after:
@@ -17,6 +18,8 @@
       6. checking    every cited sentence is checked against its cited page (grounding.check_cited,
                      or verbatim presence for quotes); unsupported generated sentences are replaced
                      by the closest verbatim evidence quote, or dropped                          [drafts]
+      6b. lineage    what recent papers cite among the traditional ones, the most-cited foundations
+                     and a timeline figure (assets/lineage.png)                  [lineage, render.timeline]
       7. output      survey.md [assemble], survey.html, references.bib, assets/, support.json, run.json in
                      <root>/<topic>/<UTC stamp>/, published atomically; <root>/<topic>/latest    [here]
 
@@ -40,6 +43,7 @@ from surveyor.files import atomic_write_json, atomic_write_text
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.render.html import render_html
 from surveyor.render.runinfo import Timer, check_writable, publish_dir, run_record
+from surveyor.render.timeline import timeline_png
 from surveyor.settings import Settings
 from surveyor.sources.identity import safe_key
 from surveyor.topics import resolve_topic
@@ -54,7 +58,9 @@ from surveyor.write.survey.drafts import (
     support_summary,
     theme_paragraph,
 )
+from surveyor.write.survey.lineage import FIGURE, SCORE_TEXT, Graph, key_scores, lineage_section, timeline_data
 from surveyor.write.survey.select import (
+    ERA_SPLIT,
     MAX_PAPERS,
     THIN_CORPUS,
     Say,
@@ -64,7 +70,7 @@ from surveyor.write.survey.select import (
     select_papers,
     topic_records,
 )
-from surveyor.write.survey.themes import assign_themes, background_df, card_text
+from surveyor.write.survey.themes import assign_themes, background_df, card_text, place_compact
 
 
 @dataclass
@@ -148,14 +154,23 @@ class SurveyBuilder:
         from surveyor.render.bibtex import citation_keys, read_keys, write_bib
 
         topic = self.topic
-        chosen = select_papers(records, topic, self.options.max_papers)
-        self.say(f"survey {topic.name}: {len(chosen)} of {len(records)} topic papers")
+        graph = Graph.of(catalog.citations_among(r.paper_id for r in records))
+        scores = key_scores(records, topic, graph)
+        key_ids = {r.paper_id for r in select_papers(records, topic, self.options.max_papers, scores)}
+        every = sorted(records, key=lambda r: (r.meta.published or "9999", r.paper_id))
+        self.say(f"survey {topic.name}: {len(records)} topic papers, {len(key_ids)} in full")
         with self.timer("cards"):
-            entries, skipped, card_stats = load_entries(self.settings, catalog, topic, chosen, self.say)
+            entries, skipped, card_stats = load_entries(self.settings, catalog, topic, every, self.say)
         if not entries:
             raise TopicCorpusEmpty(f"found {len(records)} paper(s) for topic '{topic.name}' but no evidence could "
                                    f"be extracted from any of them: " + "; ".join(
                                        f"{s['paper_id']}: {s['note']}" for s in skipped))
+        for e in entries:
+            e.full = e.pid in key_ids
+        if not any(e.full for e in entries):  # every key paper was skipped: the best remaining ones are key
+            for e in sorted(entries, key=lambda e: (-scores[e.pid], e.pid))[:self.options.max_papers]:
+                e.full = True
+        full = [e for e in entries if e.full]
         prev_dir, prev_run, prev_support = previous_run(self.topic_dir)
         keys = citation_keys([e.record for e in entries], read_keys(prev_dir / "references.bib") if prev_dir else None)
         for e in entries:
@@ -164,21 +179,24 @@ class SurveyBuilder:
             from surveyor.index.embedder import get_embedder
 
             vectors = get_embedder(self.settings.embedding).embed([card_text(e) for e in entries])
-            themes, reclustered = assign_themes(entries, vectors, topic, (prev_run or {}).get("themes"),
+            key_rows = [i for i, e in enumerate(entries) if e.full]
+            themes, reclustered = assign_themes(full, vectors[key_rows], topic, (prev_run or {}).get("themes"),
                                                  background_df(catalog.papers()))
-        by_pid = {e.pid: e for e in entries}
+            place_compact(entries, vectors, themes)
+        by_pid = {e.pid: e for e in full}
         cache = DraftCache(self.topic_dir / ".cache" / "drafts")
         writer = _Writer(self.settings, catalog, llm, topic, by_pid, cache, self.options.max_tokens, self.say)
         sections: dict[str, dict] = {}
         assets: set[tuple[str, str]] = set()
         with self.timer("sections"):
-            for e in entries:
+            for e in full:
                 sections[f"paper:{e.pid}"] = paper_section(writer, e, assets)
             for theme in themes:
                 sections[f"theme:{theme.index}"] = theme_paragraph(writer, theme, by_pid)
-            sections["next-steps"] = next_steps_paragraph(writer, entries, self.warnings)
+            sections["next-steps"] = next_steps_paragraph(writer, full, self.warnings)
         with self.timer("assemble"):
-            sections.update(body_sections(entries, themes, sections, writer, self.options.since))
+            sections.update(body_sections(entries, themes, sections, writer, self.options.since, graph))
+            sections["lineage"] = lineage_section(writer, entries, graph, figure=True)
             claims = [c for s in sections.values() for c in s.get("claims", [])]
             summary = support_summary(claims)
             changes = what_changed(prev_dir, prev_run, prev_support, entries, sections, claims)
@@ -187,6 +205,8 @@ class SurveyBuilder:
             md_text = survey_markdown(self.topic, self.options.since, self.options.max_papers, self.warnings, out.name,
                                       catalog, records, entries, skipped, sections, summary, changes, llm, writer)
             with self.timer("write"):
+                nodes, edges = timeline_data(entries, graph, {t.index: t.name for t in themes})
+                timeline_png(nodes, edges, out.path / FIGURE, f"{topic.title}: lineage in the corpus", ERA_SPLIT)
                 for pid, image in sorted(assets):
                     source = _assets_dir(self.settings, pid) / image
                     target = out.path / "assets" / safe_key(pid) / image
@@ -213,6 +233,11 @@ class SurveyBuilder:
                 "eras": eras, "undated": undated, "skipped": skipped,
                 "themes": [asdict(t) for t in themes], "themes_reclustered": reclustered,
                 "citation_keys": keys, "cards": card_stats,
+                "selection": {"formula": SCORE_TEXT, "full": sorted(e.cite_id for e in full),
+                              "compact": sorted(e.cite_id for e in entries if not e.full),
+                              "scores": {e.cite_id: scores[e.pid] for e in entries}},
+                "lineage": {"edges_used": sections["lineage"]["edges"],
+                            "graph_edges": sections["lineage"]["graph_edges"]},
                 "drafts": {"reused": cache.reused, "made": cache.made},
                 "sections": {sid: _hash(s.get("md", "")) for sid, s in sections.items()},
                 "support": summary, "changed_since": changes["since"] if changes else None,

@@ -1,4 +1,4 @@
-"""Which papers a survey covers: the topic's records, their eras, the capped selection and their cards.
+"""Which papers a survey covers: the topic's records, their eras, the key papers and every paper's card.
 
 The era of a paper is decided by its metadata date (its first arXiv version), never by a model.
 An Entry is one surveyed paper (record, evidence card, era, theme, citation key); the other
@@ -39,6 +39,7 @@ class Entry:
     era: str                    # traditional | recent | undated
     theme: int = 0
     key: str = ""
+    full: bool = True           # a key paper (full advancement entry); False: a compact entry under its theme
 
     @property
     def pid(self) -> str:
@@ -60,9 +61,12 @@ def era_of(record: PaperRecord) -> str:
     return "traditional" if published < ERA_SPLIT else "recent"
 
 
-def select_papers(records: list[PaperRecord], topic: Topic, cap: int) -> list[PaperRecord]:
-    """Top `cap` by topic score, keeping at least MIN_PER_ERA of each era where the corpus has them."""
-    ranked = sorted(records, key=lambda r: (-r.topics.get(topic.name, 0.0), r.paper_id))
+def select_papers(records: list[PaperRecord], topic: Topic, cap: int,
+                  scores: dict[str, float] | None = None) -> list[PaperRecord]:
+    """Top `cap` by `scores` (default: topic score), keeping at least MIN_PER_ERA of each era where the corpus
+    has them. The survey passes lineage.key_scores: the key papers get full entries, the rest compact ones."""
+    ranked = sorted(records, key=lambda r: (-(scores or {}).get(r.paper_id, r.topics.get(topic.name, 0.0)),
+                                            r.paper_id))
     chosen: list[PaperRecord] = []
     floor = min(MIN_PER_ERA, max(1, cap // 2))
     for era in ("traditional", "recent"):

@@ -203,3 +203,15 @@ def assign_themes(entries: list[Entry], vectors: np.ndarray, topic: Topic, previ
         themes.append(Theme(renumber[g], " · ".join(terms), terms, [e.pid for e in members]))
     return sorted(themes, key=lambda t: t.index), reclustered
 
+
+
+def place_compact(entries: list[Entry], vectors: np.ndarray, themes: list[Theme]) -> None:
+    """Compact (non-key) entries join the theme whose key papers' centroid is nearest; themes keep only key papers
+    in `papers` (their paragraphs and the next run's sticky themes are about the key papers)."""
+    index = {e.pid: i for i, e in enumerate(entries)}
+    centroids = {t.index: vectors[[index[p] for p in t.papers if p in index]].mean(axis=0)
+                 for t in themes if any(p in index for p in t.papers)}
+    for e in entries:
+        if not e.full and centroids:
+            v = vectors[index[e.pid]]
+            e.theme = max(centroids, key=lambda g: (float(v @ centroids[g]), -g))
