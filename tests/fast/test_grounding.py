@@ -93,3 +93,16 @@ def test_check_cited_reads_the_cited_page_of_the_corpus(tmp_path):
         assert PageTexts.of(catalog) is PageTexts.of(catalog)
     finally:
         catalog.close()
+
+
+def test_a_quote_keeps_its_own_bracketed_numbers(tmp_path):
+    catalog = Catalog(tmp_path / "index")
+    meta = PaperMeta(arxiv_id="2001.00001", title="A Paper")
+    record = PaperRecord("2001.00001", "2001.00001", 1, "1" * 64, "corpus/papers/2001.00001v1.pdf", meta, 1, 0, True,
+                         {}, datetime.now(timezone.utc).isoformat())
+    catalog.replace_paper(record, ["As shown in prior work [12], clipping the ratio stabilises training."], [])
+    try:
+        quote = "As shown in prior work [12], clipping the ratio stabilises training."
+        assert check_cited(quote, Citation("2001.00001", 1), PageTexts(catalog), verbatim=True).supported
+    finally:
+        catalog.close()

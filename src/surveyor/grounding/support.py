@@ -315,13 +315,13 @@ def check_cited(claim: str, citation: Citation, pages: PageTexts, embedder=None,
     page_text = pages.text(citation.paper_id, citation.page)
     if not page_text:
         return Verdict(False, 0.0, [f"page {citation.page} of {citation.paper_id} is not in the corpus"])
-    claim = strip_citations(claim)
     names = pages.names(citation.paper_id)
-    if verbatim:
+    if verbatim:  # a quote is compared as quoted: its own bracketed numbers ("[12]") are part of it
         verdict = check_support(claim, page_text, None, names_from=names)
         if verdict.supported and not quote_on_page(claim, page_text):
             return Verdict(False, verdict.score, ["quote not found verbatim on the page"])
         return verdict
+    claim = strip_citations(claim)
     if quote_on_page(claim, page_text):
         return Verdict(True, 1.0, ["verbatim on the cited page"])
     if evidence:
