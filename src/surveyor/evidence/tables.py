@@ -91,7 +91,8 @@ class _Line:
     @property
     def prose(self) -> bool:
         words = self.text.split()
-        return len(words) >= PROSE_WORDS and sum(bool(_NUMBER_CELL.match(w)) for w in words) < len(words) / 3
+        long = len(words) >= PROSE_WORDS or (len(words) >= PROSE_WORDS - 3 and len(self.text) >= 40)  # narrow column
+        return long and sum(bool(_NUMBER_CELL.match(w)) for w in words) < len(words) / 3
 
 
 # =========================================================================== page layout
@@ -172,12 +173,15 @@ def _table_rows(caption: _Line, caption_lines: list[_Line], lines: list[_Line], 
     x0 = min(ln.x0 for ln in caption_lines)
     x1 = max(ln.x1 for ln in caption_lines)
     mid = width / 2
-    # A caption within one column keeps its table to that column, when the page has two columns of text.
-    two_columns = sum(ln.prose and ln.x0 >= mid - 15 for ln in lines) >= 3 and \
-        sum(ln.prose and ln.x1 <= mid + 15 for ln in lines) >= 3
+    # A caption within one half keeps its table to that half when running text fills the other half
+    # (two columns, or a table set beside the text); a short caption alone on its page does not.
+    right_text = sum(ln.prose and ln.x0 >= mid - 15 for ln in lines) >= 3
+    left_text = sum(ln.prose and ln.x1 <= mid + 15 for ln in lines) >= 3
     lo, hi = (0.0, width)
-    if two_columns:
-        lo, hi = (0.0, mid + 5) if x1 <= mid + 15 else (mid - 5, width) if x0 >= mid - 15 else (0.0, width)
+    if x1 <= mid + 15 and right_text:
+        lo, hi = 0.0, mid + 5
+    elif x0 >= mid - 15 and left_text:
+        lo, hi = mid - 5, width
     top = min(ln.y0 for ln in caption_lines)
     bottom = max(ln.y1 for ln in caption_lines)
     skip = {id(ln) for ln in caption_lines}

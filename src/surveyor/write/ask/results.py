@@ -26,7 +26,7 @@ _ASKS_RESULT = re.compile(r"\b(?:compar\w*|beat|outperform\w*|versus|vs\.?|impro
                           r"results?|reach\w*|achiev\w*|wer|cer|fid|f1|bleu|spider)\b", re.IGNORECASE)
 ROWS_QUOTED = 2          # the best row and the row it is compared with
 PAPERS_SEARCHED = 3      # the named paper, else the papers of the top passages
-EXTRA_WORD = 0.1         # the cost of a method word the question does not say
+EXTRA_WORD = 0.2         # the cost of a method word the question does not say
 CAPTION_WEIGHT = 0.5     # a caption word says less about a row than its own header
 
 
