@@ -198,8 +198,9 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     found = rows + found
     passages = passages + [s.passage for s in rows if s.passage is not None]
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
+        # Table rows come on top of the quotes: they state numbers, the quotes say what they measure.
         kept = found + extractive(question, passages, retriever.catalog, embedder, weights,
-                                  limit=EXTRACTIVE_SENTENCES - len(found), page_texts=retriever.page_texts)
+                                  limit=EXTRACTIVE_SENTENCES - len(found) + len(rows), page_texts=retriever.page_texts)
         grounded += kept
     else:  # the model's answer may leave out a part of the question that one quote states
         kept += found
