@@ -19,6 +19,7 @@ from surveyor.api import (
            FetchReport,
            PaperEvidence,
            PaperReferences,
+           PaperResults,
            ask,
            card,
            cited_by,
@@ -29,6 +30,7 @@ from surveyor.api import (
            ingest,
            papers,
            refs,
+           results,
            status,
            survey,
            topics,
@@ -38,6 +40,6 @@ from surveyor.settings import Settings, load_settings
 
 __version__ = _version("surveyor")
 
-__all__ = ["CitedBy", "FetchReport", "PaperEvidence", "PaperReferences", "Settings", "SurveyorError", "__version__",
-           "ask", "card", "cited_by", "digest", "equations", "fetch", "figures", "ingest", "load_settings", "papers",
-           "refs", "status", "survey", "topics"]
+__all__ = ["CitedBy", "FetchReport", "PaperEvidence", "PaperReferences", "PaperResults", "Settings", "SurveyorError",
+           "__version__", "ask", "card", "cited_by", "digest", "equations", "fetch", "figures", "ingest",
+           "load_settings", "papers", "refs", "results", "status", "survey", "topics"]

@@ -251,6 +251,33 @@ def figures(paper_id: str, *, home: str | Path | None = None, settings: Settings
     return PaperEvidence(pid, folder, [f.to_dict() for f in extract_figures(pdf, assets_dir=folder, image_prefix="fig")])
 
 
+@dataclass
+class PaperResults:
+    """Result-table rows of one paper: method, benchmark, metric, value, table number, page and caption."""
+    paper_id: str
+    tables: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"paper_id": self.paper_id, "tables": self.tables, "rows": self.rows, "notes": self.notes}
+
+
+def results(paper_id: str, *, home: str | Path | None = None, settings: Settings | None = None) -> PaperResults:
+    """Rows of a paper's result tables, each value checked on its page; cached per PDF."""
+    from surveyor.evidence.cards import open_catalog, require_paper
+    from surveyor.evidence.tables import paper_tables
+
+    settings = _settings(settings, home)
+    catalog = open_catalog(settings, paper_id)
+    try:
+        record = require_paper(catalog, paper_id)
+    finally:
+        catalog.close()
+    found = paper_tables(settings, record)
+    return PaperResults(record.paper_id, found.tables, [r.to_dict() for r in found.rows], found.notes)
+
+
 # --------------------------------------------------------------------------- writers
 
 

@@ -1,4 +1,4 @@
-"""`surveyor equations|figures|card ARXIV_ID`: evidence taken verbatim from one paper.
+"""`surveyor equations|figures|results|card ARXIV_ID`: evidence taken verbatim from one paper.
 
 Crops of equations and figures land in <home>/index/assets/<paper>/; in JSON output
 every "image" is an absolute path, so a reader can open it directly.
@@ -92,6 +92,24 @@ def register(app: typer.Typer, state) -> None:
             typer.echo(f"Figure {row.get('number')} p.{row.get('page')}{kind}: {_one_line(row.get('caption') or '')}")
             if row.get("image"):
                 typer.echo(f"    image: {row['image']}")
+
+    @app.command()
+    def results(arxiv_id: str = typer.Argument(..., help="arXiv id of a paper in the corpus"),
+                as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON")) -> None:
+        """Rows of a paper's result tables: method, benchmark, metric, value, table and page; own method marked."""
+        found = api.results(arxiv_id, settings=state.settings())
+        if as_json:
+            emit_json(found.to_json())
+            return
+        if not found.rows:
+            typer.echo(f"{found.paper_id}: no result-table rows found (no captioned table in the text layer)")
+        for row in found.rows:
+            own = " (own)" if row["own"] else ""
+            where = " / ".join(x for x in (row["benchmark"], row["metric"]) if x) or "?"
+            typer.echo(f"Table {row['table']} p.{row['page']:<3} {_one_line(row['method'], 40)}{own}: "
+                       f"{_one_line(where, 40)} = {row['value']}")
+        for note in found.notes:
+            typer.echo(f"note: {note}")
 
     @app.command()
     def card(arxiv_id: str = typer.Argument(..., help="arXiv id of a paper in the corpus"),

@@ -5,7 +5,8 @@ and their section roles (`sections`), how well each fits a card's fields (`slots
 benchmark names and result numbers in them (`datasets`); display equations (`equations`,
 with `equation_text` for math-glyph repair, `equation_layout` and `equation_displays` for
 detection, `equation_cache` for pages asked about), figures (`figures`), their PNG crops
-(`crops`) and LaTeX equations from a paper's source (`latex`).
+(`crops`), LaTeX equations from a paper's source (`latex`) and result tables as rows of
+(method, benchmark, metric, value, table, page) with their cache (`tables`).
 
 May import: surveyor.index (the catalog, the parsed PDF and its one `open_pdf`),
 surveyor.grounding, surveyor.sources.identity, settings, files, errors, textnorm.

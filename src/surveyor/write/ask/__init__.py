@@ -3,7 +3,8 @@
 Owns the answer (`answer`: retrieval, abstention, the LLM prompt and the Answer model),
 grounding the model's reply sentence by sentence (`ground`), choosing verbatim quotes and the
 extractive answer (`quotes`), and what code adds without the model: a paper's numbered equation
-(`equations`), the table row with the asked-for value (`tables`), a bulleted list's further
+(`equations`), the table row with the asked-for value (`tables`), the rows of a
+result table that state a method's number on a benchmark (`results`), a bulleted list's further
 items (`enumerations`).
 
 May import: surveyor.retrieve, surveyor.evidence, surveyor.grounding, surveyor.index,

@@ -21,6 +21,8 @@
       4b. structure    code adds what similarity cannot find: the paper's numbered equation
                        (ask_equations.py), the table row with the best value for "which was best"
                        (ask_tables.py), the other items of a bulleted list a quote opens (enumerations.py)
+                       and the rows of a result table that state the asked-for method's number on the
+                       asked-for benchmark, quoted as printed with their table number (results.py)
       5. cite          every citation's quote is checked verbatim on its page (verify.quote_on_page)
 
 The model never decides the output format: the answer text, tags, citations and
@@ -69,6 +71,7 @@ from surveyor.write.ask.quotes import (
     extractive,
     question_terms,
 )
+from surveyor.write.ask.results import result_rows
 
 ABSTAIN_TEXT = "The corpus does not answer this."
 PROMPT_NAME = "answer"
@@ -190,9 +193,14 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     # Answers code finds without the model: the paper's numbered equation, the table row with the extreme value.
     found = _equation(question, kept, passages, settings, retriever.catalog, embedder, weights)
     found += _extreme_row(question, kept, passages, retriever.catalog, retriever.page_texts, weights)
+    # The rows of a result table that state the asked-for number (evidence.tables), quoted as printed.
+    rows = result_rows(question, kept + found, passages, settings, retriever.catalog, weights, list(named))
+    found = rows + found
+    passages = passages + [s.passage for s in rows if s.passage is not None]
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
+        # Table rows come on top of the quotes: they state numbers, the quotes say what they measure.
         kept = found + extractive(question, passages, retriever.catalog, embedder, weights,
-                                  limit=EXTRACTIVE_SENTENCES - len(found), page_texts=retriever.page_texts)
+                                  limit=EXTRACTIVE_SENTENCES - len(found) + len(rows), page_texts=retriever.page_texts)
         grounded += kept
     else:  # the model's answer may leave out a part of the question that one quote states
         kept += found
