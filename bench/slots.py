@@ -16,6 +16,8 @@ the content words (alphanumeric, not stopwords) of one gold sentence. On a null 
 is a false positive and an empty slot is right. Datasets: the share of gold `names` found
 (case-insensitive substring) among the card's dataset names.
 
+--no-media skips equations and figures (for quick iterations; the seconds are then quotes only).
+
 Reports per slot: top-1 right over the labelled papers (the target), how often any of the
 card's quotes in that field is right (hit@5), and over all corpus papers the share of cards
 with the field filled; then seconds per card. --save writes the figures as JSON; --compare
@@ -201,6 +203,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="a saved run to print beside this one")
     parser.add_argument("--picks", type=Path, help="write every card's quotes as JSON (for reading)")
     parser.add_argument("--verbose", action="store_true", help="list the wrong picks")
+    parser.add_argument("--no-media", action="store_true", help="skip equations and figures (quotes only, faster)")
     args = parser.parse_args()
 
     labels = load_labels(args.eval)
@@ -221,6 +224,9 @@ def main() -> None:
                 media_seconds[0] += time.perf_counter() - started
         return wrapper
 
+    if args.no_media:
+        cards_module._key_equations = lambda *a, **k: []
+        cards_module._figures = lambda *a, **k: []
     cards_module._key_equations = timed(cards_module._key_equations)
     cards_module._figures = timed(cards_module._figures)
 

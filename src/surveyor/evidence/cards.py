@@ -34,8 +34,16 @@ from pathlib import Path
 from surveyor import versions
 from surveyor.errors import InputError
 from surveyor.evidence.datasets import _dataset_name_counts, _names
+from surveyor.evidence.marks import reader_marks
 from surveyor.evidence.sections import Sentence, _block_roles, _candidate_sentences, _verified
-from surveyor.evidence.slots import _FIELD_GROUPS, _section_above, rank_equation
+from surveyor.evidence.slots import (
+    _FIELD_GROUPS,
+    PaperContext,
+    _section_above,
+    cover_benchmarks,
+    own_names,
+    rank_equation,
+)
 from surveyor.files import atomic_write_json
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.index.pdfparse import Block, parse_pdf
@@ -205,18 +213,21 @@ def build_card(settings: Settings, record: PaperRecord, catalog: Catalog) -> Evi
     if not parsed.has_text:
         card.note = "no text layer (image-only PDF?): nothing to extract"
         return card
-    blocks = _block_roles(parsed)
+    blocks = _block_roles(parsed, reader_marks(pdf_path, parsed))  # a reader's notes are not the paper's words
     sentences = _verified(_candidate_sentences(blocks), catalog, record.paper_id)
     if not sentences:
         card.note = "no sentence of the text layer could be read as prose: nothing to extract"
         return card
     name_counts = _dataset_name_counts(sentences)
+    context = PaperContext(name_counts, own_names(sentences, record.title or parsed.title or ""))
     # Within a group a sentence goes to the first field that claims it (innovations before
     # challenges); the evidence group (metrics, datasets) may repeat a sentence of the story group.
     for group in _FIELD_GROUPS:
         picked: set[str] = set()
         for name, scorer in group:
-            setattr(card, name, _best(sentences, lambda s, f=scorer: f(s, name_counts), picked))
+            setattr(card, name, _best(sentences, lambda s, f=scorer: f(s, context), picked))
+    card.datasets = [Quote(s.text, s.page, s.section, round(score, 2))
+                     for score, s in cover_benchmarks(sentences, context, MAX_QUOTES, frozenset(picked))]
     card.dataset_names = _names_in_quotes(card, name_counts)
     assets = assets_dir(settings, record.paper_id)
     card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, record.paper_id))
