@@ -206,22 +206,38 @@ def _drop_stale_cards(current: Path, paper_id: str) -> None:
 
 
 def build_card(settings: Settings, record: PaperRecord, catalog: Catalog) -> EvidenceCard:
-    """Extract a card from the stored PDF (no cache involved)."""
+    """Extract a card from the stored PDF (no cache involved); quotes are checked against the catalog's pages."""
     card = EvidenceCard(paper_id=record.paper_id, title=record.title, published=record.meta.published)
     pdf_path = settings.home / record.file
+    return _fill(card, settings, pdf_path, parse_pdf(pdf_path), lambda page: catalog.page_text(record.paper_id, page))
+
+
+def build_card_from_pdf(settings: Settings, pdf_path: Path, paper_id: str, title: str = "",
+                        published: str | None = None, media: bool = True) -> EvidenceCard:
+    """A card straight from a PDF, nothing ingested (benchmarks, tests, a look before ingesting).
+
+    Quotes are checked against the parser's own page text, which is what ingest stores in the
+    catalog; crops go under assets_dir(settings, paper_id). media=False skips equations and figures.
+    """
     parsed = parse_pdf(pdf_path)
+    card = EvidenceCard(paper_id=paper_id, title=title or parsed.title or paper_id, published=published)
+    texts = {p.number: p.text for p in parsed.pages}
+    return _fill(card, settings, pdf_path, parsed, texts.get, media=media)
+
+
+def _fill(card: EvidenceCard, settings: Settings, pdf_path: Path, parsed, page_text, media: bool = True) -> EvidenceCard:
     if not parsed.has_text:
         card.note = "no text layer (image-only PDF?): nothing to extract"
         return card
     blocks = _block_roles(parsed, reader_marks(pdf_path, parsed))  # a reader's notes are not the paper's words
-    sentences = _verified(_candidate_sentences(blocks), catalog, record.paper_id)
+    sentences = _verified(_candidate_sentences(blocks), page_text)
     if not sentences:
         card.note = "no sentence of the text layer could be read as prose: nothing to extract"
         return card
     name_counts = _dataset_name_counts(sentences)
-    context = PaperContext(name_counts, own_names(sentences, record.title or parsed.title or ""))
+    context = PaperContext(name_counts, own_names(sentences, card.title))
     # Within a group a sentence goes to the first field that claims it (innovations before
-    # challenges); the evidence group (metrics, datasets) may repeat a sentence of the story group.
+    # challenges); the evidence group (metrics, then datasets) may repeat a sentence of the story group.
     for group in _FIELD_GROUPS:
         picked: set[str] = set()
         for name, scorer in group:
@@ -229,9 +245,10 @@ def build_card(settings: Settings, record: PaperRecord, catalog: Catalog) -> Evi
     card.datasets = [Quote(s.text, s.page, s.section, round(score, 2))
                      for score, s in cover_benchmarks(sentences, context, MAX_QUOTES, frozenset(picked))]
     card.dataset_names = _names_in_quotes(card, name_counts)
-    assets = assets_dir(settings, record.paper_id)
-    card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, record.paper_id))
-    card.figures = _figures(pdf_path, assets)
+    if media:
+        assets = assets_dir(settings, card.paper_id)
+        card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, card.paper_id))
+        card.figures = _figures(pdf_path, assets)
     if card.is_empty():
         card.note = "no sentence matched any field's cues"
     return card

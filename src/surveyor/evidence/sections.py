@@ -7,10 +7,10 @@ is a candidate only when it reads as prose and occurs verbatim on its page in th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from surveyor.evidence.marks import is_marked
-from surveyor.index.catalog import Catalog
 from surveyor.index.pdfparse import Block, ParsedPdf
 from surveyor.textnorm import match_key, split_sentences
 
@@ -146,14 +146,14 @@ def _candidate_sentences(blocks: list[tuple[Block, frozenset]]) -> list[Sentence
     return out
 
 
-def _verified(sentences: list[Sentence], catalog: Catalog, paper_id: str) -> list[Sentence]:
-    """Keep only sentences found verbatim on their page, and each text once."""
+def _verified(sentences: list[Sentence], page_text: Callable[[int], str | None]) -> list[Sentence]:
+    """Keep only sentences found verbatim on their page (page_text(n): the stored text of page n), each text once."""
     page_keys: dict[int, str] = {}
     seen: set[str] = set()
     kept: list[Sentence] = []
     for s in sentences:
         if s.page not in page_keys:
-            page_keys[s.page] = match_key(catalog.page_text(paper_id, s.page) or "")
+            page_keys[s.page] = match_key(page_text(s.page) or "")
         key = match_key(s.text)
         if key and key not in seen and key in page_keys[s.page]:
             seen.add(key)

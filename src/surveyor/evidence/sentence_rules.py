@@ -12,6 +12,7 @@ appendix, body, front.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 _CITE = r"(?:\[\d+(?:[,–-]\s*\d+)*\]|\(\s*[A-Z][^()]{0,80}?\d{4}[a-z]?\s*\)|[A-Z][\w\-]+ et al\.,? \(?\d{4}[a-z]?\)?)"
@@ -24,11 +25,13 @@ _OTHER_LEAD = re.compile(
     rf"^(?:(?:In|By|Following|Unlike|Like|Similar to|Recently,?|Later,?|More recently,?|Previously,?)\s+)?"
     rf"(?:{_NAME_YEAR}|\[\d+(?:[,–-]\s*\d+)*\]|(?:[A-Z][\w\-]+ )?\[\d+\]|"
     rf"(?:prior|previous|earlier|recent|existing|related|concurrent|some|several|many|other) "
-    rf"(?:work|works|studies|study|research|methods|approaches|papers|efforts|literature)\b)", re.I)
-_OWN = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|work|study|report|article)\b|\bhere,? we\b|"
+    rf"(?:work|works|studies|study|research|methods|approaches|papers|efforts|literature|proposals|techniques)\b)",
+    re.I)
+_OWN = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|work|study|report|article|survey|review)\b|\bhere,? we\b|"
                   r"\bthe proposed\b", re.I)
 
 
+@functools.lru_cache(maxsize=16384)
 def cites_other_work(text: str) -> bool:
     """A sentence that reports another paper's work: led by a citation or "prior work", not by "we".
 
@@ -50,7 +53,7 @@ def is_own_work(text: str) -> bool:
 
 _SIGNPOST = re.compile(
     r"\bin this (?:section|chapter|subsection|appendix|part)\b|\bin the (?:next|following|previous|last|remaining) "
-    r"(?:section|sections|subsection|chapter|paragraphs?)\b|\bthe (?:rest|remainder) of (?:this|the) paper\b|"
+    r"(?:section|sections|subsection|chapter|paragraphs?|set of experiments|experiments)\b|\bthe (?:rest|remainder) of (?:this|the) paper\b|"
     r"\b(?:is|are) (?:organi[sz]ed|structured) as follows\b|\bwe now (?:elaborate|discuss|describe|turn|present|"
     r"detail|explain|introduce|outline|review|summari[sz]e|analy[sz]e|provide|list|examine)\b|"
     r"\bwhich we (?:now |then |next )?(?:elaborate|discuss|describe|detail|explain)(?: on)?\b|"
@@ -60,13 +63,15 @@ _SIGNPOST = re.compile(
     r"improvements|lessons)\b|\b(?:across|in|along) the following (?:\w+ )?(?:directions|areas|aspects|avenues|"
     r"questions)\b|\bthe following (?:limitations|directions|avenues|open questions)\b|"
     r"\b(?:are|is) (?:discussed|described|detailed|presented|given|listed|summari[sz]ed|shown) in (?:Section|Sec\.|"
-    r"Appendix|§)|\bbefore a (?:larger|longer|broader) discussion\b|\bas follows:?\s*$|"
-    r"^(?:there (?:are|is|were) |(?:our|this) (?:work|approach|method|paper|study|model) (?:has|have) |"
-    r"[\w\- ]{1,40} (?:has|have) )(?:a number of |several |some |a few |many |(?:two|three|four|five) )?(?:main |"
+    r"Appendix|§)|\bbefore a (?:larger|longer|broader) discussion\b|\bas follows:?\s*$|^we (?:begin|start) (?:by|with)\b|"
+    r"\bfollowed by (?:an? |the )?(?:in-depth |detailed |brief )?(?:analysis|discussion|description|overview)|"
+    r"^(?:however,? )?(?:there (?:are|is|were) (?:still )?|(?:our|this) (?:work|approach|method|paper|study|model) "
+    r"(?:still )?(?:has|have) |[\w\- ]{1,40} (?:still )?(?:has|have) )(?:certain )?(?:a number of |several |some |a few |many |(?:two|three|four|five) )?(?:main |"
     r"key |important |major |notable |remaining )?(?:limitations|caveats|shortcomings|drawbacks|weaknesses|"
     r"directions|avenues|open questions)\b[^,;]{0,60}[.:]$", re.I)
 
 
+@functools.lru_cache(maxsize=16384)
 def is_signpost(text: str) -> bool:
     """Points at the paper's structure instead of saying something: "In this section we ...", "We now elaborate"."""
     return bool(_SIGNPOST.search(text))
@@ -98,7 +103,7 @@ _GENERIC = _FILLER | frozenset(
     "work research further also would could should may might one our subject matter need needs needed "
     "deserves warrants test testing examine address pursue verify validate conjecture hypothesis hypotheses idea "
     "ideas possibility possibilities experiments experiment extension extensions analysis analyses aspect aspects "
-    "depth detail details".split())
+    "depth detail details however not case cases conducted performed done run true hold holds".split())
 
 
 def is_boilerplate_future(text: str) -> bool:
@@ -114,6 +119,15 @@ def is_boilerplate_future(text: str) -> bool:
         words = [w for w in re.findall(r"[a-z][a-z\-]+", rest) if w not in _FILLER]
         if thin_object and len(words) < 4:
             return True
+    return is_thin(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def is_thin(text: str) -> bool:
+    """Points back at something ("this", "these experiments") and says next to nothing itself.
+
+    "However, this is not the case for video.", "We hope to test this conjecture in future work."
+    """
     said = [w for w in re.findall(r"[a-z][a-z\-]+", text.lower()) if w not in _GENERIC]
     return bool(_ANAPHOR.search(text)) and len(said) < 2
 
@@ -124,7 +138,9 @@ _NOT_WEAK = re.compile(  # negations that praise: "does not require labels", "wh
     r"\b(?:does|do|did) not (?:require|need|rely|depend|suffer|hurt|degrade|sacrifice|compromise|increase the cost)|"
     r"\bwhat (?:works|does) and what (?:does not|doesn't)|\bnot only\b|\bwithout (?:requiring|relying|needing|"
     r"any|sacrific|loss|los|degrad|hurt|compromis)\w*|\bno (?:need|longer)\b|\bnot (?:necessarily|surprising)|"
-    r"\bneither .{0,40} nor require|\bonly (?:a few|few|one|two|a single|\d+[\w%]*) (?:lines?|hours?|examples|"
+    r"\bneither .{0,40} nor require|\bnot (?:limited|restricted) to\b|\b(?:reduc|mitigat|alleviat|prevent|avoid|"
+    r"eliminat|fix|correct|lower)\w* (?:the |its |their )?(?:\w+ )?(?:hallucinat|bias|errors?|mistakes?|noise|"
+    r"instabilit|regressions?|degradation|failures?)\w*|\bonly (?:a few|few|one|two|a single|\d+[\w%]*) (?:lines?|hours?|examples|"
     r"labels|minutes|GPUs?|steps|samples|parameters|percent|%)|\bcannot be (?:overstated|ignored)|"
     r"\bover(?:come|comes|coming) (?:th\w+ |the |these )?(?:limitation|challenge|issue|problem|drawback)s?|"
     r"\b(?:address|addresses|addressing|mitigate|mitigates|alleviate|alleviates|solve|solves|resolv\w+|tackl\w+) "
@@ -136,10 +152,10 @@ _WEAK_STRONG = re.compile(  # each says something is wrong or missing
     r"\b(?:does|do|did|has|have|had|is|are|was|were|could|would|will) not\b|n't\b|\bnot (?:as |very |fully |"
     r"yet |always |well |enough|sufficient|suitable|feasible|representative|advantageous|robust|scal)|"
     r"\bneither\b|\bnone of\b|\bnever\b|\b(?:still|is|are|remains?) far from|\bpoor(?:ly)?\b|\bworse\b|"
-    r"\bunderperform|\bdegrad|\bhurts?\b|\bimpair|\badverse|\bregressions?\b|\bmistakes?\b|\bincorrect|"
-    r"\bhallucinat|\bprone to|\bunstable|\binstabilit|less stable|higher variance|\bcostly|\bprohibitive|"
+    r"\bunderperform|\bdegrad|\bhurts?\b|\bimpair|\badverse|\bregressions?\b|\bmistakes?\b|\bprone to|"
+    r"\bunstable|\binstabilit|less stable|higher variance|\bcostly|\bprohibitive|"
     r"\bcomputational(?:ly)? (?:budget|cost|burden|constraint)|\bbudget constraints?|\bdemands? a lot|"
-    r"\bbottleneck|\bpreliminary\b|\boverly optimistic|\bartificially|\bundetermined|\brestricted to\b|"
+    r"\bsensitive to\b|\bbottleneck(?:ed|s? (?:for|in|of))|\b(?:a|the|main|key) bottleneck\b|\bpreliminary\b|\boverly optimistic|\bartificially|\bundetermined|\brestricted to\b|"
     r"\blimited (?:to|by|reasoning|number|set|data|scale|capacity|capabilit)|\b(?:is|are|was|were) (?:only|merely) "
     r"\W?[a-z]|\bonly (?:ran|run|use[ds]?|using|evaluat|test|consider|stud|cover|focus|appl|explor|train|one|"
     r"a single|in (?:a |one )?(?:single|few)|on (?:a |one )?(?:single|few))|\brequire[sd]? (?:users|humans|"
@@ -148,25 +164,28 @@ _WEAK_STRONG = re.compile(  # each says something is wrong or missing
     r"behind) (?:the |that of |those of )?[A-Z\d]|\bat the cost of|\bbig (?:performance )?gaps?|\bsuffers?\b|"
     r"\bnot (?:as good|directly)\b|\bmore (?:difficult|complicated|complex) to", re.I)
 _WEAK_SOFT = re.compile(  # each may say so, in the right sentence
-    r"\bbias(?:es|ed)?\b|\bsensitive to|\bnois[ey]|\bexpensive|\bdifficult (?:to|for)|\bdifficulty (?:in|with|"
+    r"\bbias(?:es|ed)?\b|\bnois[ey]|\bexpensive|\bdifficult (?:to|for)|\bdifficulty (?:in|with|"
     r"of|matching)|\bhard to\b|\bcomplicated|\bslow(?:er|ly|ing)?\b|\bunclear\b|\bgaps?\b(?! between)|"
     r"\bsaturat|\bmay (?:not|require|result in|lead to|make|cause|be (?:a factor|insufficient|biased))|"
     r"\bundesirable|\bissues?\b|\bconfus|\bcrude\b|\btrade-?off\b|\brather than practical|\bdeeper analysis|"
-    r"\bmore (?:detailed|thorough) (?:study|analysis)|\bonly\b|\bhowever\b|\balthough\b|\bdespite\b", re.I)
+    r"\bmore (?:detailed|thorough) (?:study|analysis)|(?<![-\w])only\b|\bhowever\b|\balthough\b|\bdespite\b|"
+    r"\bincorrect|\bhallucinat", re.I)
+_QUOTED = re.compile(r"“[^”]{0,200}”|\"[^\"]{0,200}\"")  # quoted words are an example's, not the authors' verdict
 _SUCCESS = re.compile(
     r"\boutperform|\bsurpass|\bstate-of-the-art\b|\bSOTA\b|\bachiev(?:es|ed|ing)\b|\bsignificant(?:ly)? "
     r"(?:improv|better|outperform|gain|boost)|\bremarkabl|\bimpressive|\bsubstantial (?:gains?|improvement)|"
     r"\bscalable\b|\bcost-effective|\befficient(?:ly)?\b|\beffective(?:ly|ness)?\b|\brobust(?:ly|ness)?\b|"
     r"\bworks? (?:remarkably |very |surprisingly |really )?well\b|\bsuccess(?:ful(?:ly)?)?\b|\bsuperior\b|"
     r"\bcompetitive\b|\bpromising\b|\bstrong (?:performance|results?)|\bexcellent|\benables?\b|\bprovides? "
-    r"(?:a|an|us|the|strong|clear)\b|\bbenefits?\b|\badvantages?\b|\bbetter\b|\bgains?\b|\bboosts?\b|"
+    r"(?:a|an|us|the|strong|clear)\b|\benabl\w*|\bdeliver\w*|\bstrong generali[sz]\w*|\bbenefits?\b|\badvantages?\b|\bbetter\b|\bgains?\b|\bboosts?\b|"
     r"\bimprov(?:e|es|ed|ing|ement|ements)\b|\bsimpler\b|\bstability and reliability", re.I)
 
 
+@functools.lru_cache(maxsize=16384)
 def weakness(text: str) -> float:
     """Weight of the sentence's weakness cues (1 a strong one, 0.5 a soft one), praise dressed as negation
     ("does not require") left out; 0 when it has no strong cue and fewer than two soft ones."""
-    text = _NOT_WEAK.sub(" ", text)
+    text = _NOT_WEAK.sub(" ", _QUOTED.sub(" quoted ", text))
     strong, soft = len(_WEAK_STRONG.findall(text)), len(_WEAK_SOFT.findall(text))
     return strong + 0.5 * soft if strong or soft >= 2 else 0.0
 
@@ -195,6 +214,7 @@ def falls_behind(text: str, own: tuple[str, ...] = ()) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=16384)
 def success(text: str) -> int:
     """How many cues of a success claim the sentence has (outperforms, scalable, works well ...)."""
     return len(_SUCCESS.findall(_NOT_WEAK.sub(" ", text)))
@@ -232,6 +252,7 @@ _NOT_PLAN = re.compile(  # plans that are no research direction: releasing code,
     r"\b(?:release|releasing|open-?sourc\w*|make (?:\w+ ){0,4}(?:public|publicly available|available))\b", re.I)
 
 
+@functools.lru_cache(maxsize=16384)
 def future_cue(text: str) -> bool:
     """States a plan or an open direction (future work, we plan to, one could, more research is needed).
 
@@ -256,11 +277,13 @@ _COMPARISON = re.compile(
     r"\bsignificantly improv|\bimprov\w* (?:over|upon)", re.I)
 
 
+@functools.lru_cache(maxsize=16384)
 def compares(text: str) -> bool:
     """Sets a result against something else (outperforms, better than, on par with, preferred to)."""
     return bool(_COMPARISON.search(text))
 
 
+@functools.lru_cache(maxsize=16384)
 def result_verb(text: str) -> bool:
     """Says how something compares or what it reached (outperforms, achieves, preferred to, 2x faster)."""
     return bool(_RESULT_VERB.search(text))

@@ -12,6 +12,7 @@ paper's main benchmarks between them. rank_equation scores a display equation as
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -29,6 +30,7 @@ from surveyor.evidence.sentence_rules import (
     is_own_work,
     is_signpost,
     is_success_claim,
+    is_thin,
     result_verb,
     success,
     weakness,
@@ -42,6 +44,10 @@ class PaperContext:
     """What every field's scorer may know about the paper beyond the sentence itself."""
     names: Counter                 # benchmark names and in how many sentences each occurs
     own: tuple[str, ...] = ()      # the names the paper gives its own method or model
+
+    @functools.cached_property
+    def own_pattern(self) -> re.Pattern | None:
+        return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, self.own)) + ")") if self.own else None
 
 
 _NAMING = re.compile(r"\b(?:we (?:call|name|term|dub|coin)|(?:called|named|dubbed|termed|coined))\s+(?:it |this |"
@@ -63,7 +69,7 @@ def own_names(sentences: list[Sentence], title: str) -> tuple[str, ...]:
 
 
 def _mentions_own(text: str, ctx: PaperContext) -> bool:
-    return is_own_work(text) or any(re.search(rf"(?<![\w-]){re.escape(n)}", text) for n in ctx.own)
+    return is_own_work(text) or bool(ctx.own_pattern and ctx.own_pattern.search(text))
 
 
 def _cue_score(text: str, cues: list[tuple[str, float]]) -> float:
@@ -105,27 +111,39 @@ _INNOVATION_CUES = [
     (r"\bwe (?:show|demonstrate|find|call)\b|in this (?:paper|work)|\bnovel\b|\bnew\b|first to", 1.0),
     (r"\bwe (?:leverage|use|train|study|explore)\b", 0.5),
 ]
-_STRUCTURE = (r"architecture|\blayers?\b|encoder|decoder|transformer|attention|module|backbone|\bheads?\b|embedding|"
-              r"network|\bblocks?\b|projector|adapter|mixture-of-experts|\bMoE\b|tokeni[sz]er|connector|"
-              r"\bbranch|\bstem\b|convolution|\bMLP\b|\bneurons?\b|parameters? (?:sharing|shared)")
+_STRUCTURE = (r"architecture|\blayers?\b|encoder|decoder|transformer|attention|module|backbone|(?<!-)\bheads?\b(?!-)|"
+              r"embedding|network|\bblocks?\b|projector|adapter|mixture-of-experts|\bMoE\b|tokeni[sz]er|connector|"
+              r"\bbranch|convolution|\bMLP\b|\bneurons?\b|parameters? (?:sharing|shared)")
 _ARCHITECTURE_CUES = [
     (_STRUCTURE, 1.5),
     (r"consists? of|composed of|comprises?|built on|based on|we (?:use|adopt|initiali[sz]e|replace|add|remove)|"
      r"takes? as input|outputs?\b|parameteri[sz]ed|\bpolicy\b|value function|reward model", 1.0),
     (r"overview|pipeline|framework", 0.5),
 ]
-_DATA_WORK = re.compile(r"\bfilter|\bdata ?sets?\b|\bsamples\b|\bannotat|\bcurat|\bcollect", re.I)
-_TRAINING_CUES = [
-    (r"\b\d+(?:\.\d+)?\s?[KkMB]\b(?: \w+)? (?:samples|examples|prompts|pairs|tokens|solutions|questions|images|"
-     r"trajectories|problems|instructions|comparisons|labels|hours|words|videos|utterances|steps)|"
-     r"\b(?:about|approximately|around|over|nearly) [\d,.]+\s?[KkMB]?\b|training (?:data|set|corpus|prompts|"
-     r"examples|samples|mixture)|\bcurated (?:data|dataset)|\bdataset (?:contains|consists)|\bcorpus\b", 2.0),
-    (r"\bwe (?:train|fine-?tune|finetune|pre-?train|distill)|\btrained (?:on|for|with|using)|\bfine-?tun(?:e|ed) "
-     r"(?:\w+[- ]){0,3}(?:on|for|with)|\bstages?\b|cold-?start|\bepochs?\b|\bteacher\b", 1.5),
-    (r"learning rate|batch size|optimi[sz]er|\bAdamW?\b|warm-?up|weight decay|dropout|schedul|iterations|"
-     r"(?:training|gradient|optimi[sz]ation) steps|hyper-?parameters?", 1.0),
-    (r"\bGPUs?\b|\bTPUs?\b|\b[VAH]100s?\b|\bnodes?\b|\bhours\b|\bdays\b|compute budget", 1.0),
-]
+_DATA_WORK = re.compile(r"\bfilter|\bdata ?sets?\b|\bsamples\b|\bannotat|\bcurat|\bcollect|\bquestions\b|"
+                        r"\bproblems\b|\bprompts\b|\bpairs\b", re.I)
+_CITATIONS = re.compile(r"\[\d+(?:[,–-]\s*\d+)*\]|\([A-Z][^()]{0,60}?\d{4}[a-z]?\)|et al\.")
+
+
+def _unquoted(text: str) -> str:
+    return re.sub(r"“[^”]{0,200}”|\"[^\"]{0,200}\"", " ", text)
+# Training: what the model learned from (data and its size) first, then how (recipe), then settings and compute.
+_DATA_SIZE = re.compile(
+    r"\b\d[\d,]*(?:\.\d+)?\s?[KkMB]?\b(?: [\w\-]+){0,2} (?:samples|examples|prompts|pairs|tokens|solutions|"
+    r"questions|images|trajectories|problems|instructions|comparisons|labels|words|videos|utterances|hours of "
+    r"(?:audio|speech|video)|demonstrations|episodes|dialogues|conversations|documents|sentences)\b", re.I)
+_TRAINING_DATA = re.compile(
+    r"training (?:data|set|corpus|prompts|examples|samples|mixture)|\bcurated (?:data|dataset)|\b(?:data ?set|data|"
+    r"corpus) (?:contains|consists|comprises|has)|\bcorpus\b|\b(?:train|trained|fine-?tun\w*|pre-?train\w*) "
+    r"(?:\w+ ){0,3}on (?:the )?[A-Z]", re.I)
+_RECIPE = re.compile(
+    r"\bwe (?:train|fine-?tune|finetune|pre-?train|distill|optimi[sz]e)|\btrained (?:on|for|with|using)|"
+    r"\bfine-?tun(?:e|ed) (?:[\w\-]+ ){0,3}(?:on|for|with|using)|\bstages?\b|cold-?start|\bepochs?\b|"
+    r"\bteacher\b|\bsupervised fine-?tuning\b", re.I)
+_HYPER = r"learning rate|batch size|optimi[sz]er|\bAdamW?\b|warm-?up|weight decay|dropout|hyper-?parameters?"
+_SETTINGS = re.compile(_HYPER + r"|schedul|(?:training|gradient|optimi[sz]ation) steps", re.I)
+_HYPERPARAMETERS = re.compile(_HYPER, re.I)
+_COMPUTE = re.compile(r"\bGPUs?\b|\bTPUs?\b|\b[VAH]100s?\b|\bnodes?\b|\b\d+ (?:hours|days)\b|compute budget", re.I)
 _DATASET_CUES = [
     (r"data ?sets?|benchmarks?|test[- ]sets?|test split|validation set|\bcorp(?:us|ora)\b|suite|leaderboard", 1.5),
     (r"\bevaluat|we (?:use|test|report|consider)|\btasks?\b|\bsplits?\b", 0.5),
@@ -134,8 +152,6 @@ _METRIC_WORDS = re.compile(
     r"accuracy|\bscores?\b|top-?\d|\bBLEU\b|\bWER\b|\bCER\b|\bF1\b|pass@\d+|\bpoints?\b|\bEM\b|ROUGE|perplexity|"
     r"win[- ]?rates?|\bwins\b|\bElo\b|\bFID\b|\bmAP\b|\bAUC\b|\bAP\b|%|\bof the time\b|performance|faster|smaller|"
     r"speed-?up|efficien|fewer|parameters", re.I)
-_SETTING = re.compile(r"learning rate|batch size|weight decay|warm-?up|dropout|optimi[sz]er|hyper-?parameter|"
-                      r"\bAdamW?\b|\bepochs? of\b", re.I)
 _POINTER = re.compile(r"\b(?:in|see|from|shown in|as shown in) (?:Tab\.|Table|Fig\.|Figure)\s*\d", re.I)
 _MULTIPLE = re.compile(r"\b\d+(?:\.\d+)?\s?(?:x|×|⇥)(?![\w])|\b(?:twice|three times|half)\b|\b\d+(?:\.\d+)?\s?times\b",
                        re.I)
@@ -146,7 +162,7 @@ _BONUS_CHALLENGES = {"abstract": 1.5, "intro": 1.0, "front": 0.5, "body": -0.5}
 _BONUS_INNOVATIONS = {"abstract": 1.5, "intro": 1.0, "front": 0.5, "conclusion": 0.0, "body": -0.5}
 _BONUS_ARCHITECTURE = {"method": 1.0, "body": -0.5}
 _BONUS_TRAINING = {"training": 1.0, "method": 0.5, "experiments": 0.0, "abstract": 0.0, "intro": 0.0,
-                   "appendix": -1.0, "body": -0.5}
+                   "appendix": -1.5, "body": -0.5}
 _BONUS_DATASETS = {"experiments": 1.0, "table": 1.0, "training": 0.5, "abstract": 0.5, "intro": 0.0,
                    "method": 0.0, "caption": 0.5, "front": 0.0, "body": 0.0}
 _BONUS_METRICS = {"abstract": 2.5, "front": 1.0, "intro": 1.5, "conclusion": 1.5, "experiments": 0.0,
@@ -167,10 +183,18 @@ def _not_roadmap(score: float, s: Sentence) -> float:
     return score - 1.5 if score and _ROADMAP.search(s.text) else score
 
 
+_ANSWER = re.compile(r"\bwe (?:propose|introduce|present|develop|design|devise|release|open-source|provide|offer|"
+                     r"use|train|curate|construct|build|collect|apply|adopt|employ|create|fine-?tune|evaluate)\b|"
+                     r"\bour (?:method|approach|model|framework|system|technique|algorithm)s?\b", re.I)
+
+
 def _challenges(s: Sentence, ctx: PaperContext) -> float:
-    if not _stated(s) or re.search(_INNOVATION_CUES[0][0], s.text, re.I):
-        return 0.0  # "we propose ..." states the answer, not the problem
-    if weakness(s.text) == 0 or is_success_claim(s.text):
+    """The problem the paper takes on: a weakness of prior work or of the field, never a claim of success."""
+    text = s.text
+    if not _stated(s) or _ANSWER.search(text) or text.rstrip().endswith("?") or future_cue(text):
+        return 0.0  # "we propose ..." / "our method ..." states the answer, not the problem; a question asks it
+    problem = weakness(text) > 0 or re.search(_CHALLENGE_CUES[1][0], text, re.I) is not None
+    if not problem or is_success_claim(text) or _mentions_own(text, ctx) and success(text):
         return 0.0  # "REER provides a scalable, cost-effective third path" is no problem
     return _not_roadmap(_scored(s, _CHALLENGE_CUES, _BONUS_CHALLENGES, min_cue=1.5), s)
 
@@ -178,18 +202,25 @@ def _challenges(s: Sentence, ctx: PaperContext) -> float:
 def _innovations(s: Sentence, ctx: PaperContext) -> float:
     if not _stated(s) or "related" in s.roles or cites_other_work(s.text) or not _mentions_own(s.text, ctx):
         return 0.0  # the paper's own method, never another paper's
-    return _not_roadmap(_scored(s, _INNOVATION_CUES, _BONUS_INNOVATIONS, min_cue=1.0), s)
+    score = _not_roadmap(_scored(s, _INNOVATION_CUES, _BONUS_INNOVATIONS, min_cue=1.0), s)
+    return score - 2.0 if score and _RELEASE.search(s.text) else score  # "we release code at URL" is no method
 
 
+_RELEASE = re.compile(r"\b(?:release|open-?source|make (?:\w+ ){0,3}(?:public|available))\w*\b.{0,80}\b(?:code|"
+                      r"models?|weights|checkpoints|data(?:set)?|URL|https?://|github)", re.I)
 _LABEL = re.compile(r"^(?:Figure|Fig\.|Table|Tab\.)\s*[A-Z]?\d+[.:|]?\s*", re.I)
 
 
 def _architecture(s: Sentence, ctx: PaperContext) -> float:
-    if "table" in s.roles or is_signpost(s.text) or "related" in s.roles or cites_other_work(s.text):
+    """How the paper's model is built: its parts named in a method section, or a caption that describes them."""
+    text = s.text
+    if "table" in s.roles or is_signpost(text) or "related" in s.roles or cites_other_work(text):
         return 0.0
-    structure = len(re.findall(_STRUCTURE, s.text, re.I))
-    if not structure:
-        return 0.0  # filtering data, sampling actions: no part of a model is named
+    if _HYPERPARAMETERS.search(text) or weakness(text) >= 1 or len(_CITATIONS.findall(text)) >= 2:
+        return 0.0  # settings, problems and surveys of other models are told elsewhere
+    structure = len(re.findall(_STRUCTURE, _unquoted(text), re.I))
+    if not structure or structure < 2 and not _mentions_own(text, ctx):
+        return 0.0  # filtering data, sampling actions: no part of (our) model is named
     if is_caption(s.text, s.roles):
         # A caption only when it says something beyond its label ("Figure 4: Hybrid Deployment Framework" does not).
         said = _LABEL.sub("", s.text)
@@ -203,11 +234,24 @@ def _architecture(s: Sentence, ctx: PaperContext) -> float:
 
 
 def _training(s: Sentence, ctx: PaperContext) -> float:
-    if not _stated(s) or "related" in s.roles or cites_other_work(s.text):
+    """Data, size and recipe of the paper's own training ("fine-tune X for two epochs on 800k samples")."""
+    text = s.text
+    if not _stated(s) or "related" in s.roles or cites_other_work(text):
         return 0.0
+    bonus = _role_bonus(s.roles, _BONUS_TRAINING)
+    if bonus is None:
+        return 0.0
+    sizes = len(_DATA_SIZE.findall(text))
+    cue = (2.0 + 0.5 * min(sizes - 1, 2) if sizes else 0.0) + (1.0 if _TRAINING_DATA.search(text) else 0.0)
+    cue += (1.5 if _RECIPE.search(text) else 0.0) + (1.0 if _SETTINGS.search(text) else 0.0)
+    cue += 1.0 if _COMPUTE.search(text) else 0.0
     # Under a "Training" / "Implementation details" heading one cue is enough.
-    score = _scored(s, _TRAINING_CUES, _BONUS_TRAINING, min_cue=1.5 if "training" in s.roles else 2.5)
-    return score + 0.5 if score and _mentions_own(s.text, ctx) else score
+    if cue < (1.5 if "training" in s.roles else 2.5):
+        return 0.0
+    score = cue + bonus + (0.5 if _mentions_own(text, ctx) else 0.0)
+    # A result ("we recover half of the gap") or a problem ("slowing down training") is told elsewhere.
+    score -= 1.5 if result_verb(text) and (compares(text) or result_numbers(text)) else 0.0
+    return score - (1.0 if weakness(text) >= 1 else 0.0)
 
 
 def _benchmark_weight(s: Sentence, names: Counter) -> float:
@@ -260,7 +304,7 @@ def _metrics(s: Sentence, ctx: PaperContext) -> float:
     text = s.text
     if not _stated(s) or "related" in s.roles or cites_other_work(text) or not result_verb(text):
         return 0.0
-    if _SETTING.search(text):
+    if _HYPERPARAMETERS.search(text):
         return 0.0  # a learning rate is a setting, not a result
     numbers = result_numbers(text) + _MULTIPLE.findall(text)
     weight = _benchmark_weight(s, ctx.names)
@@ -279,7 +323,7 @@ def _metrics(s: Sentence, ctx: PaperContext) -> float:
 def _limitations(s: Sentence, ctx: PaperContext) -> float:
     """A weakness of the paper's own approach; never a success claim, another paper's problem or a signpost."""
     text = s.text
-    if not _stated(s) or "related" in s.roles or cites_other_work(text) or is_success_claim(text):
+    if not _stated(s) or "related" in s.roles or cites_other_work(text) or is_success_claim(text) or is_thin(text):
         return 0.0
     cues = weakness(text)
     own = _mentions_own(text, ctx)
