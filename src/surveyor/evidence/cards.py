@@ -13,15 +13,20 @@ A card is extracted deterministically from the parsed PDF, no model involved:
 
 Every quote is a whole sentence taken from one text block, and is kept only if its
 `match_key` occurs on the catalog's text of its page: a card never holds a quote
-that is not on its page. Cards are cached as JSON per paper, per extractor version
+that is not on its page. A field holds the sentences an expert would quote, or nothing:
+a related-work sentence is never an innovation, a success claim never a limitation,
+"we leave this for future work" never future work, a caption that only labels a figure
+never stands alone, and a reader's notes in the PDF are never quoted (marks.py). Cards are cached as JSON per paper, per extractor version
 and per PDF hash, so unchanged papers are never extracted twice.
 
     card = get_card(settings, "1707.06347")
     card.equations[0]["image"]     # file name under assets_dir(settings, "1707.06347")
 
-This module holds the card, its cache and the build that fills it. The paper's sentences
-and the roles of their sections come from sections.py, how well a sentence (or a display
-equation) fits each field from slots.py, benchmark names and result numbers from datasets.py.
+This module holds the card, its cache and the build that fills it (build_card from an
+ingested paper, build_card_from_pdf straight from a PDF). The paper's sentences and the roles
+of their sections come from sections.py, how well a sentence (or a display equation) fits
+each field from slots.py (with the rules of sentence_rules.py), benchmark names and result
+numbers from datasets.py.
 """
 from __future__ import annotations
 

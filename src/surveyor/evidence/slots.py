@@ -348,7 +348,7 @@ def _future_work(s: Sentence, ctx: PaperContext) -> float:
     bonus = _role_bonus(s.roles, _BONUS_FUTURE)
     if bonus is None:
         return 0.0
-    score = 2.0 + bonus + (0.5 if re.search(r"\bfuture (?:work|research|directions?|stud)", text, re.I) else 0.0)
+    score = 2.0 + bonus + (1.0 if re.search(r"\bfuture (?:work|research|directions?|stud)", text, re.I) else 0.0)
     return score if score >= MIN_FUTURE else 0.0
 
 
