@@ -19,7 +19,7 @@ _CITE = r"(?:\[\d+(?:[,–-]\s*\d+)*\]|\(\s*[A-Z][^()]{0,80}?\d{4}[a-z]?\s*\)|[A
 _NAME_YEAR = r"[A-Z][\w\-]+(?: and [A-Z][\w\-]+| et al\.)?,? \(?\d{4}[a-z]?\)?"
 _REPORTING = (r"(?:show|showed|shown|demonstrat|propos|introduc|present|found|find|observ|report|suggest|argue|"
               r"develop|use[sd]?|appl|stud|explor|extend|achiev|train|distill|consider|investigat|establish|"
-              r"employ|adopt|design|leverag|focus|treat|formulat|view|improv|address)\w*")
+              r"employ|adopt|design|leverag|focus|treat|formulat|view|improv|address|enabl|evaluat|allow)\w*")
 # "Hinton et al. (2015) showed", "[12] proposes", "Prior work has shown", "Recent studies explore".
 _OTHER_LEAD = re.compile(
     rf"^(?:(?:In|By|Following|Unlike|Like|Similar to|Recently,?|Later,?|More recently,?|Previously,?)\s+)?"
@@ -52,7 +52,8 @@ def is_own_work(text: str) -> bool:
 
 
 _SIGNPOST = re.compile(
-    r"\bin this (?:section|chapter|subsection|appendix|part)\b|\bin the (?:next|following|previous|last|remaining) "
+    r"\bin this (?:section|chapter|subsection|appendix|part)\b|\b(?:the|this) (?:survey|paper|section|chapter) "
+    r"(?:continues|concludes|proceeds|closes|ends) with\b|\bin the (?:next|following|previous|last|remaining) "
     r"(?:section|sections|subsection|chapter|paragraphs?|set of experiments|experiments)\b|\bthe (?:rest|remainder) of (?:this|the) paper\b|"
     r"\b(?:is|are) (?:organi[sz]ed|structured) as follows\b|\bwe now (?:elaborate|discuss|describe|turn|present|"
     r"detail|explain|introduce|outline|review|summari[sz]e|analy[sz]e|provide|list|examine)\b|"
@@ -230,7 +231,7 @@ def is_success_claim(text: str) -> bool:
 
 _FUTURE = re.compile(
     r"\bfuture (?:work|research|studies|study|directions?|versions?|iterations?|improvements?|investigations?|"
-    r"efforts?|releases?|models?|systems?)\b|\bin the future\b|\bin future\b|\bfor future\b|\bmoving forward\b|"
+    r"efforts?|releases?|models?|systems?)\b|\bin the future\b|\bin future\b|\bfor future (?:work|research|stud|investigation|direction|version)|\bmoving forward\b|"
     r"\bwe (?:also |further )?(?:plan|hope|intend|aim|expect|would like|wish) to\b|\bwe will\b|\bwe'll\b|"
     r"\bwill (?:be )?(?:explore|investigate|study|consider|extend|address|examine|focus|release|be explored)|"
     r"\b(?:leave|leaves|left) .{0,80}\b(?:for|to|as) (?:the )?(?:future|further|follow-up|subsequent)|"
@@ -258,6 +259,7 @@ def future_cue(text: str) -> bool:
 
     Releasing code or data is a promise, not a direction of research.
     """
+    text = _QUOTED.sub(" quoted ", text)
     return bool(_FUTURE.search(text)) and not _NOT_PLAN.search(text)
 
 
@@ -286,4 +288,4 @@ def compares(text: str) -> bool:
 @functools.lru_cache(maxsize=16384)
 def result_verb(text: str) -> bool:
     """Says how something compares or what it reached (outperforms, achieves, preferred to, 2x faster)."""
-    return bool(_RESULT_VERB.search(text))
+    return bool(_RESULT_VERB.search(_QUOTED.sub(" quoted ", text)))

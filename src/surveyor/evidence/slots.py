@@ -105,6 +105,10 @@ _CHALLENGE_CUES = [
     (r"prior work|previous (?:work|method|approach)|existing (?:method|approach|work|model)|current (?:method|approach)"
      r"|most (?:prior|existing|previous)|standard", 1.0),
 ]
+_PROBLEM = re.compile(  # what makes a sentence state a problem ("problems" alone may be math problems)
+    r"challeng|\blimit|suffer|\black|difficult|costly|expensive|prohibitive|bottleneck|struggle|\bfail|unstable|"
+    r"inefficien|hinder|drawback|\bgap\b|unclear|restrict|\bpoor|cannot|hard to|unexplored|remains? (?:a |an )?"
+    r"(?:open|unsolved|elusive|difficult)", re.I)
 _INNOVATION_CUES = [
     (r"\bwe (?:propose|introduce|present|develop|design|devise|release|open-source)", 2.5),
     (r"our (?:main )?contributions?|contributions? (?:are|is|of this)|to summari[sz]e", 2.5),
@@ -193,9 +197,11 @@ def _challenges(s: Sentence, ctx: PaperContext) -> float:
     text = s.text
     if not _stated(s) or _ANSWER.search(text) or text.rstrip().endswith("?") or future_cue(text):
         return 0.0  # "we propose ..." / "our method ..." states the answer, not the problem; a question asks it
-    problem = weakness(text) > 0 or re.search(_CHALLENGE_CUES[1][0], text, re.I) is not None
+    problem = weakness(text) > 0 or _PROBLEM.search(text) is not None
     if not problem or is_success_claim(text) or _mentions_own(text, ctx) and success(text):
         return 0.0  # "REER provides a scalable, cost-effective third path" is no problem
+    if re.search(r"\bour\b", text, re.I) or ctx.own_pattern and ctx.own_pattern.search(text):
+        return 0.0  # a weakness of the paper's own model is a limitation, not the problem it takes on
     return _not_roadmap(_scored(s, _CHALLENGE_CUES, _BONUS_CHALLENGES, min_cue=1.5), s)
 
 
@@ -309,6 +315,8 @@ def _metrics(s: Sentence, ctx: PaperContext) -> float:
     numbers = result_numbers(text) + _MULTIPLE.findall(text)
     weight = _benchmark_weight(s, ctx.names)
     own = _mentions_own(text, ctx)
+    if not own and re.search(r"\b(?:they|their)\b", text, re.I):
+        return 0.0  # "their reported error rate": another paper's result
     measured = bool(numbers and _METRIC_WORDS.search(text))
     if not (measured or weight or own and compares(text)):
         return 0.0  # "which accounts for 80% of the full data" measures nothing
