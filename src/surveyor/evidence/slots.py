@@ -256,8 +256,8 @@ def _training(s: Sentence, ctx: PaperContext) -> float:
         return 0.0
     score = cue + bonus + (0.5 if _mentions_own(text, ctx) else 0.0)
     # A result ("we recover half of the gap") or a problem ("slowing down training") is told elsewhere.
-    score -= 1.5 if result_verb(text) and (compares(text) or result_numbers(text)) else 0.0
-    return score - (1.0 if weakness(text) >= 1 else 0.0)
+    score -= 1.5 if result_verb(text) and (compares(text) or result_numbers(text) or _MULTIPLE.search(text)) else 0.0
+    return score - (1.0 if weakness(text) >= 1 or _PROBLEM.search(text) else 0.0)
 
 
 def _benchmark_weight(s: Sentence, names: Counter) -> float:
