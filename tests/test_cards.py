@@ -1,7 +1,10 @@
-"""Evidence cards on real papers: every quote is on its page, main benchmarks are found, cards are cached."""
+"""Evidence cards on real papers: every quote is on its page, main benchmarks are found, cards are cached,
+and a slot holds what an expert would quote or nothing (never another paper's work, a success claim as a
+limitation, boilerplate future work, a caption alone or a reader's notes)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -10,12 +13,22 @@ import pymupdf
 import pytest
 
 from conftest import run_cli
-from surveyor.evidence.cards import QUOTE_FIELDS, EvidenceCard, assets_dir, card_path, get_card
+from surveyor.evidence.cards import (
+    QUOTE_FIELDS,
+    EvidenceCard,
+    assets_dir,
+    build_card_from_pdf,
+    card_path,
+    get_card,
+)
 from surveyor.evidence.datasets import dataset_names_in, result_numbers
+from surveyor.evidence.sections import _roles
+from surveyor.evidence.sentence_rules import is_caption, is_success_claim
 from surveyor.grounding import quote_on_page
 from surveyor.index.catalog import Catalog
 from surveyor.index.ingest import Ingestor
 from surveyor.settings import load_settings
+from surveyor.textnorm import match_key
 
 # Each paper's abstract names (or, for DeepSeek-R1, its first result sentence names) a main benchmark.
 MAIN_BENCHMARKS = {
@@ -136,6 +149,76 @@ def test_dataset_names_and_result_numbers():
     assert dataset_names_in("the General Language Understanding Evaluation (GLUE) benchmark") == ["GLUE"]
     assert dataset_names_in("We train on 8 GPUs in NeurIPS 2023 style, following BERT.") == []
     assert result_numbers("As shown in Table 2 [12], it is 0.6% behind, see Section 4.1 (2019).") == ["0.6%"]
+
+
+# --------------------------------------------------------------------------- what a slot may hold
+
+# Papers where an older extractor picked a wrong sentence; built from the PDF, nothing ingested.
+SLOT_PAPERS = ["1706.03741", "2212.00193", "2311.17049", "2412.19048", "2509.06160", "2602.02204"]
+_STORY = ("challenges", "innovations", "architecture", "training", "metrics", "limitations", "future_work")
+
+
+@pytest.fixture(scope="module")
+def pdf_cards(tmp_path_factory, corpus_dir) -> dict[str, EvidenceCard]:
+    settings = load_settings(tmp_path_factory.mktemp("pdf-cards") / "home")
+    return {name: build_card_from_pdf(settings, corpus_dir / "pdf" / f"{name}.pdf", name, media=False)
+            for name in SLOT_PAPERS}
+
+
+def _texts(card: EvidenceCard, field: str) -> list[str]:
+    return [q.text for q in getattr(card, field)]
+
+
+def test_a_related_work_sentence_is_never_an_innovation(pdf_cards):
+    card = pdf_cards["1706.03741"]  # "Compared to all prior work, our key contribution ..." sits in 1.1 Related Work
+    assert card.innovations
+    assert not any("Compared to all prior work" in t for t in _texts(card, "innovations"))
+    assert not any("related" in _roles(q.section) for q in card.innovations)
+
+
+def test_a_limitation_is_never_a_success_claim(pdf_cards, cards):
+    assert not any("third path" in t for t in _texts(pdf_cards["2509.06160"], "limitations"))
+    assert not any("feedback loop of what works" in t for t in _texts(cards["2203.02155"], "limitations"))
+    assert cards["2203.02155"].limitations  # InstructGPT states its limitations; the card quotes one
+    for card in [*pdf_cards.values(), *cards.values()]:
+        for field in ("limitations", "challenges"):
+            assert not any(is_success_claim(t) for t in _texts(card, field)), (card.paper_id, field)
+
+
+def test_future_work_is_never_boilerplate_or_a_signpost(pdf_cards):
+    assert "We leave these experiments for the future." not in _texts(pdf_cards["2212.00193"], "future_work")
+    assert not any(t.startswith("In this section") for t in _texts(pdf_cards["2412.19048"], "future_work"))
+    assert not any("accounts for 80% of the full data" in t for t in _texts(pdf_cards["2412.19048"], "metrics"))
+
+
+def test_a_caption_never_stands_alone(pdf_cards, cards):
+    assert "Figure 1. Any-to-any multimodal model architecture." not in _texts(pdf_cards["2602.02204"], "architecture")
+    for card in [*pdf_cards.values(), *cards.values()]:
+        for field in _STORY:
+            for text in _texts(card, field):
+                label_only = is_caption(text) and len(re.sub(r"^\S+\s*\S+\s*", "", text).split()) < 12
+                assert not label_only, (card.paper_id, field, text)
+
+
+def test_a_readers_notes_are_never_quoted(pdf_cards, corpus_dir):
+    summary = pdf_cards["2311.17049"]  # pp. 18-20 are a reader's handwritten-style summary; p. 4 has notes
+    assert summary.innovations and summary.metrics
+    assert not [q for _, q in summary.quotes() if q.page >= 18]
+    assert not any("Can you think of" in q.text or "Why do we want" in q.text for _, q in summary.quotes())
+    # 2212.00193 carries typed comments (FreeText annotations) beside and over its text.
+    doc = pymupdf.open(corpus_dir / "pdf" / "2212.00193.pdf")
+    comments = [match_key(a.info["content"]) for page in doc for a in page.annots() if a.type[1] == "FreeText"]
+    doc.close()
+    assert comments
+    for _, quote in pdf_cards["2212.00193"].quotes():
+        key = match_key(quote.text)
+        assert not any(key[:50] in comment for comment in comments), quote.text
+
+
+def test_a_slot_the_paper_leaves_empty_stays_empty(cards):
+    # PPO and DistilBERT state no limitation and no future work (the labels' null slots).
+    for paper_id in ("1707.06347", "1910.01108"):
+        assert cards[paper_id].limitations == [] and cards[paper_id].future_work == [], paper_id
 
 
 # --------------------------------------------------------------------------- unusual PDFs

@@ -7,6 +7,6 @@ parser versions with the embedder (index.store.collection_name).
 PARSER = "1"            # PDF → blocks in reading order (index.pdfparse)
 CHUNKER = "1"           # blocks → chunks sized for the embedder (index.chunking); also keys BM25 tokens
 EQUATIONS = "2"         # per-page equation cache (evidence.equation_cache)
-CARDS = "2"             # evidence cards (evidence.cards)
+CARDS = "3"             # evidence cards (evidence.cards)
 SURVEY_WRITER = "3"     # cached survey drafts (write.survey)
 TABLES = "1"            # per-paper result-table rows (evidence.tables)

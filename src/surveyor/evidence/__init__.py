@@ -1,8 +1,10 @@
 """Evidence taken verbatim from papers, deterministically and without a model.
 
 Owns the evidence card of a paper and its cache (`cards`), built from the paper's sentences
-and their section roles (`sections`), how well each fits a card's fields (`slots`) and the
-benchmark names and result numbers in them (`datasets`); display equations (`equations`,
+and their section roles (`sections`) less a reader's notes (`marks`), what kind of sentence
+each is (`sentence_rules`: another paper's work, a signpost, a caption, a success claim, a
+weakness, a plan), how well each fits a card's fields (`slots`) and the benchmark names and
+result numbers in them (`datasets`); display equations (`equations`,
 with `equation_text` for math-glyph repair, `equation_layout` and `equation_displays` for
 detection, `equation_cache` for pages asked about), figures (`figures`), their PNG crops
 (`crops`), LaTeX equations from a paper's source (`latex`) and result tables as rows of

@@ -13,15 +13,20 @@ A card is extracted deterministically from the parsed PDF, no model involved:
 
 Every quote is a whole sentence taken from one text block, and is kept only if its
 `match_key` occurs on the catalog's text of its page: a card never holds a quote
-that is not on its page. Cards are cached as JSON per paper, per extractor version
+that is not on its page. A field holds the sentences an expert would quote, or nothing:
+a related-work sentence is never an innovation, a success claim never a limitation,
+"we leave this for future work" never future work, a caption that only labels a figure
+never stands alone, and a reader's notes in the PDF are never quoted (marks.py). Cards are cached as JSON per paper, per extractor version
 and per PDF hash, so unchanged papers are never extracted twice.
 
     card = get_card(settings, "1707.06347")
     card.equations[0]["image"]     # file name under assets_dir(settings, "1707.06347")
 
-This module holds the card, its cache and the build that fills it. The paper's sentences
-and the roles of their sections come from sections.py, how well a sentence (or a display
-equation) fits each field from slots.py, benchmark names and result numbers from datasets.py.
+This module holds the card, its cache and the build that fills it (build_card from an
+ingested paper, build_card_from_pdf straight from a PDF). The paper's sentences and the roles
+of their sections come from sections.py, how well a sentence (or a display equation) fits
+each field from slots.py (with the rules of sentence_rules.py), benchmark names and result
+numbers from datasets.py.
 """
 from __future__ import annotations
 
@@ -34,8 +39,16 @@ from pathlib import Path
 from surveyor import versions
 from surveyor.errors import InputError
 from surveyor.evidence.datasets import _dataset_name_counts, _names
+from surveyor.evidence.marks import reader_marks
 from surveyor.evidence.sections import Sentence, _block_roles, _candidate_sentences, _verified
-from surveyor.evidence.slots import _FIELD_GROUPS, _section_above, rank_equation
+from surveyor.evidence.slots import (
+    _FIELD_GROUPS,
+    PaperContext,
+    _section_above,
+    cover_benchmarks,
+    own_names,
+    rank_equation,
+)
 from surveyor.files import atomic_write_json
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.index.pdfparse import Block, parse_pdf
@@ -198,29 +211,49 @@ def _drop_stale_cards(current: Path, paper_id: str) -> None:
 
 
 def build_card(settings: Settings, record: PaperRecord, catalog: Catalog) -> EvidenceCard:
-    """Extract a card from the stored PDF (no cache involved)."""
+    """Extract a card from the stored PDF (no cache involved); quotes are checked against the catalog's pages."""
     card = EvidenceCard(paper_id=record.paper_id, title=record.title, published=record.meta.published)
     pdf_path = settings.home / record.file
+    return _fill(card, settings, pdf_path, parse_pdf(pdf_path), lambda page: catalog.page_text(record.paper_id, page))
+
+
+def build_card_from_pdf(settings: Settings, pdf_path: Path, paper_id: str, title: str = "",
+                        published: str | None = None, media: bool = True) -> EvidenceCard:
+    """A card straight from a PDF, nothing ingested (benchmarks, tests, a look before ingesting).
+
+    Quotes are checked against the parser's own page text, which is what ingest stores in the
+    catalog; crops go under assets_dir(settings, paper_id). media=False skips equations and figures.
+    """
     parsed = parse_pdf(pdf_path)
+    card = EvidenceCard(paper_id=paper_id, title=title or parsed.title or paper_id, published=published)
+    texts = {p.number: p.text for p in parsed.pages}
+    return _fill(card, settings, pdf_path, parsed, texts.get, media=media)
+
+
+def _fill(card: EvidenceCard, settings: Settings, pdf_path: Path, parsed, page_text, media: bool = True) -> EvidenceCard:
     if not parsed.has_text:
         card.note = "no text layer (image-only PDF?): nothing to extract"
         return card
-    blocks = _block_roles(parsed)
-    sentences = _verified(_candidate_sentences(blocks), catalog, record.paper_id)
+    blocks = _block_roles(parsed, reader_marks(pdf_path, parsed))  # a reader's notes are not the paper's words
+    sentences = _verified(_candidate_sentences(blocks), page_text)
     if not sentences:
         card.note = "no sentence of the text layer could be read as prose: nothing to extract"
         return card
     name_counts = _dataset_name_counts(sentences)
+    context = PaperContext(name_counts, own_names(sentences, card.title))
     # Within a group a sentence goes to the first field that claims it (innovations before
-    # challenges); the evidence group (metrics, datasets) may repeat a sentence of the story group.
+    # challenges); the evidence group (metrics, then datasets) may repeat a sentence of the story group.
     for group in _FIELD_GROUPS:
         picked: set[str] = set()
         for name, scorer in group:
-            setattr(card, name, _best(sentences, lambda s, f=scorer: f(s, name_counts), picked))
+            setattr(card, name, _best(sentences, lambda s, f=scorer: f(s, context), picked))
+    card.datasets = [Quote(s.text, s.page, s.section, round(score, 2))
+                     for score, s in cover_benchmarks(sentences, context, MAX_QUOTES, frozenset(picked))]
     card.dataset_names = _names_in_quotes(card, name_counts)
-    assets = assets_dir(settings, record.paper_id)
-    card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, record.paper_id))
-    card.figures = _figures(pdf_path, assets)
+    if media:
+        assets = assets_dir(settings, card.paper_id)
+        card.equations = _key_equations(pdf_path, assets, blocks, find_latex_source(settings, card.paper_id))
+        card.figures = _figures(pdf_path, assets)
     if card.is_empty():
         card.note = "no sentence matched any field's cues"
     return card

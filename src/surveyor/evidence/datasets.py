@@ -22,15 +22,23 @@ def result_numbers(text: str) -> list[str]:
 
 _DATA_NOUN = (r"(?:data ?sets?|benchmarks?|test[- ]?sets?|test split|dev(?:elopment)? sets?|validation sets?|"
               r"corpus|corpora|suite|leaderboard|challenge|games|environments?|tasks?|splits?)")
-_NAME_NOUN = re.compile(r"(?:Corpus|Benchmark|Environment|Dataset|Test|Challenge|Bench|Suite)s?")
-_TOKEN = re.compile(r"(?<![\w@-])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*(?<!\.)")
+_NAME_NOUN = re.compile(r"(?:Corpus|Benchmark|Environment|Dataset|Test|Challenge|Bench|Suite|Gym)s?")
+# A name starts with a capital, or with one or two small letters before one (e-SNLI, iNaturalist); inside it
+# may carry - . _ and, before a capital, / or ; (CNN/Daily, TL;DR, MMLU_PRO).
+_TOKEN = re.compile(r"(?<![\w@-])(?:[A-Z]|[a-z]{1,2}-?[A-Z])[A-Za-z0-9_]*(?:(?:[-.]|[/;](?=[A-Z]))[A-Za-z0-9_]+)*(?<!\.)")
 _YEAR_AFTER = re.compile(r"\s+((?:19|20)\d\d)\b")
-_SPLIT_AFTER = re.compile(r"\s+(test-clean|test-other|dev-clean|dev-other|Diamond|Verified|Lite|Hard|Pro)\b")
+_SPLIT_AFTER = re.compile(r"\s+(test-clean|test-other|dev-clean|dev-other|Diamond|Verified|Lite|Hard|Pro|"
+                          r"v\d+(?:\.\d+)*|\d+\.\d+)(?!\w|\.\d)")
+_ORGS = frozenset("OpenAI Google Meta DeepMind Microsoft NVIDIA".split())  # may lead a name: OpenAI Gym
+# Citations between list members ("Winogender (Rudinger et al., 2018) and CrowS-Pairs [40]") hide the list.
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]|\s*\((?=[^()]{0,120}\b(?:19|20)\d\d[a-z]?\s*\))[^()]*\)")
 _EVAL_BEFORE = re.compile(
     r"(?:evaluat\w*|test\w*|results?|performance|accuracy|scores?|achiev\w*|outperform\w*|benchmark\w*|pass@\d+|"
     r"top-?\d|points|%|state-of-the-art|SOTA|improv\w*|gains?|surpass\w*|fine-?tun\w*|(?:pre-?)?train\w*|"
     r"experiments?|perplexity|BLEU|WER|F1|EM)\W+(?:[\w\-@.%]+\W+){0,3}?on\s+(?:the\s+)?$", re.I)
-_LIST_BEFORE = re.compile(rf"{_DATA_NOUN}\s*(?:\(|:|,?\s*(?:such as|including|like|namely|e\.g\.,?))\s*$", re.I)
+_LIST_BEFORE = re.compile(rf"{_DATA_NOUN}\s*(?:\(|:|,?\s*(?:such as|including|includes?|like|namely|e\.g\.,?|"
+                          rf"are|were)\s*:?)\s*$", re.I)
+_NOUN_AFTER = re.compile(rf"\)?\s+(?:(?:and|or|,)\s+[\w.;/\-]+\s+)?(?:[\w.\-]+\s+)?{_DATA_NOUN}\b", re.I)
 # TruthfulQA, MMBench, AlpacaEval; all-capital "GQA" may as well be grouped-query attention.
 _KNOWN_SUFFIX = re.compile(r"^(?=.*[a-z]).+(?:QA|Bench|bench|Eval|EVAL|Arena)$")
 _BENCHMARK_WORDS = frozenset({"Arena", "Bench", "Eval", "QA"})
@@ -82,14 +90,28 @@ def _with_suffixes(name: str, after: str) -> str:
     return name
 
 
+def _plain(word: str) -> bool:
+    return re.fullmatch(r"[A-Z][a-z]{2,}", word) is not None and word not in _NOT_DATASETS
+
+
 def _candidates(text: str):
-    """(name, start, end, shape_says_name) for each name-shaped phrase in the text."""
+    """(name, start, end, how) for each name-shaped phrase in the text.
+
+    how: True when its shape or the word after it says dataset ("Toronto Book Corpus", "Atari
+    games"), False for a name-shaped token (GLUE, ImageNet), None for ordinary capitalised words
+    mid-sentence ("Codeforces", "Stanford Cars"), which only a list or an evaluation phrase makes names.
+    """
     for run in _runs(text):
         words = [m.group(0) for m in run]
         # "Toronto Book Corpus", "Arcade Learning Environment": a capitalised dataset word ends the name.
-        lead = next((i for i, w in enumerate(words) if w not in _NOT_DATASETS), len(words))
+        lead = next((i for i, w in enumerate(words) if w not in _NOT_DATASETS or w in _ORGS), len(words))
         if len(words) - lead >= 2 and _NAME_NOUN.fullmatch(words[-1]):
             yield " ".join(words[lead:]), run[lead].start(), run[-1].end(), True
+            continue
+        # "CNN/Daily Mail": a name and ordinary words after it, right before a dataset word.
+        if 2 <= len(words) <= 4 and _is_namey(words[0]) and all(_plain(w) for w in words[1:]) and \
+                _NOUN_AFTER.match(text[run[-1].end():]):
+            yield " ".join(words), run[0].start(), run[-1].end(), True
             continue
         i = 0
         while i < len(words):
@@ -101,13 +123,12 @@ def _candidates(text: str):
                 j += 1
             yield " ".join(words[i:j]), run[i].start(), run[j - 1].end(), False
             i = j
-        # An ordinary capitalised word names a dataset only right before a dataset word ("Atari games").
-        last = run[-1]
-        if len(run) == 1 and re.fullmatch(r"[A-Z][a-z]{2,}", last.group(0)) and last.group(0) not in _NOT_DATASETS:
-            before = text[:last.start()]
-            mid_sentence = before.strip() and not re.search(r"[.!?:]\s*$", before)
-            if mid_sentence and re.match(rf"\s+{_DATA_NOUN}\b", text[last.end():]):
-                yield last.group(0), last.start(), last.end(), True
+        # Ordinary capitalised words ("Atari", "Open Assistant", "Stanford Cars") mid-sentence.
+        if len(words) <= 3 and all(_plain(w) for w in words):
+            before = text[:run[0].start()]
+            if before.strip() and not re.search(r"[.!?:]\s*$", before):
+                after_noun = re.match(rf"\s+{_DATA_NOUN}\b", text[run[-1].end():]) is not None
+                yield " ".join(words), run[0].start(), run[-1].end(), True if after_noun else None
 
 
 def _continues_list(text: str, previous_end: int, start: int, end: int) -> bool:
@@ -118,10 +139,10 @@ def _continues_list(text: str, previous_end: int, start: int, end: int) -> bool:
     """
     if previous_end < 0:
         return False
-    link = text[previous_end:start]
+    link = re.sub(r"^\s*\([^()]{0,100}\)", "", text[previous_end:start])  # "EuroSAT (RGB satellite images), ISIC"
     if re.fullmatch(r"\s*,?\s*(?:and|or)\s+(?:on\s+)?(?:the\s+)?", link):
         return True
-    list_goes_on = re.match(r"\s*(?:[,;).]|and\b|or\b|$)", text[end:]) is not None
+    list_goes_on = re.match(r"\s*(?:\([^()]{0,100}\)\s*|[a-z]+\s*)?(?:[,;).]|and\b|or\b|$)", text[end:]) is not None
     return re.fullmatch(r"\s*,\s*", link) is not None and list_goes_on
 
 
@@ -131,21 +152,24 @@ def dataset_names_in(text: str) -> list[str]:
     A name-shaped phrase (acronym, CamelCase, letters with digits) counts when a dataset word
     follows it ("the GLUE benchmark"), when an evaluation phrase leads to it ("79.8% on AIME
     2024", "evaluated on ImageNet"), when it carries a year ("AIME 2024"), when its shape says
-    benchmark (TruthfulQA, LiveCodeBench), or when it continues a list that started so.
+    benchmark (TruthfulQA, LiveCodeBench), or when it continues a list that started so. Ordinary
+    capitalised words count only in such a list or after such a phrase ("... and Codeforces").
+    Citations are read past ("Winogender (Rudinger et al., 2018) and CrowS-Pairs [40]").
     """
+    text = _CITATION.sub("", text)
     found: list[str] = []
     previous_end = -1
-    for name, start, end, by_shape in _candidates(text):
+    for name, start, end, how in _candidates(text):
         before, after = text[:start], text[end:]
         full = _with_suffixes(name, after)
-        accepted = (
-            by_shape
+        listed = (_EVAL_BEFORE.search(before) is not None or _LIST_BEFORE.search(before) is not None
+                  or _continues_list(text, previous_end, start, start + len(full)))
+        accepted = listed if how is None else (
+            how
             or full != name and _YEAR_AFTER.match(after) is not None
-            or re.match(rf"\)?\s+(?:[\w.\-]+\s+)?{_DATA_NOUN}\b", after, re.I) is not None
-            or _EVAL_BEFORE.search(before) is not None
-            or _LIST_BEFORE.search(before) is not None
+            or _NOUN_AFTER.match(after) is not None
             or _KNOWN_SUFFIX.search(name.split()[-1]) is not None
-            or _continues_list(text, previous_end, start, start + len(full))
+            or listed
         )
         if accepted:
             previous_end = start + len(full)

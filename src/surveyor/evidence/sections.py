@@ -7,9 +7,10 @@ is a candidate only when it reads as prose and occurs verbatim on its page in th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from surveyor.index.catalog import Catalog
+from surveyor.evidence.marks import is_marked
 from surveyor.index.pdfparse import Block, ParsedPdf
 from surveyor.textnorm import match_key, split_sentences
 
@@ -24,6 +25,8 @@ _ROLE_PATTERNS = {
     "related": r"related work|background|preliminar|prior work|literature",
     "conclusion": r"conclusion|limitation|discussion|future|broader impact|open (?:question|problem)|societal|"
                   r"summary|outlook",
+    "limits": r"limitation|weakness|shortcoming|caveat|disanalog|failure (?:mode|case)s?|threats to validity",
+    "future": r"future|open (?:question|problem)|outlook|next steps",
     "experiments": r"experiment|result|evaluation|benchmark|empirical|ablation|analysis|comparison|performance",
     "training": r"training|implementation|set-?up|settings?\b|hyper-?parameter|details|\bdata\b|datasets?|"
                 r"pre-?training|fine-?tuning|recipe|curriculum",
@@ -63,16 +66,19 @@ class Sentence:
     order: int         # position in the paper, for stable ties
 
 
-def _block_roles(parsed: ParsedPdf) -> list[tuple[Block, frozenset]]:
+def _block_roles(parsed: ParsedPdf, marks: dict | None = None) -> list[tuple[Block, frozenset]]:
     """Each prose block with the roles of its chapter (top-level heading) and its own section.
 
     Chapters with no telling name that sit between the introduction and the experiments
     are taken as method sections: papers often name theirs after the method itself.
+    Blocks that are a reader's marks (marks.reader_marks) are left out, headings included.
     """
     chapter, chapter_roles = "Front matter", set()
     seen_intro = seen_experiments = in_appendix = False
     out: list[tuple[Block, frozenset]] = []
     for block in parsed.blocks():
+        if marks and is_marked(block.page, block.bbox, block.text, marks):
+            continue
         if block.is_heading:
             in_appendix |= block.kind == "references"  # everything after the bibliography is back matter
             if _is_chapter(block.text):
@@ -140,14 +146,14 @@ def _candidate_sentences(blocks: list[tuple[Block, frozenset]]) -> list[Sentence
     return out
 
 
-def _verified(sentences: list[Sentence], catalog: Catalog, paper_id: str) -> list[Sentence]:
-    """Keep only sentences found verbatim on their page, and each text once."""
+def _verified(sentences: list[Sentence], page_text: Callable[[int], str | None]) -> list[Sentence]:
+    """Keep only sentences found verbatim on their page (page_text(n): the stored text of page n), each text once."""
     page_keys: dict[int, str] = {}
     seen: set[str] = set()
     kept: list[Sentence] = []
     for s in sentences:
         if s.page not in page_keys:
-            page_keys[s.page] = match_key(catalog.page_text(paper_id, s.page) or "")
+            page_keys[s.page] = match_key(page_text(s.page) or "")
         key = match_key(s.text)
         if key and key not in seen and key in page_keys[s.page]:
             seen.add(key)
