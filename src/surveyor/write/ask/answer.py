@@ -194,8 +194,9 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     found = _equation(question, kept, passages, settings, retriever.catalog, embedder, weights)
     found += _extreme_row(question, kept, passages, retriever.catalog, retriever.page_texts, weights)
     # The rows of a result table that state the asked-for number (evidence.tables), quoted as printed.
+    # The equation or extreme row code found answers the question itself: it stays first.
     rows = result_rows(question, kept + found, passages, settings, retriever.catalog, weights, list(named))
-    found = rows + found
+    found = found + rows
     passages = passages + [s.passage for s in rows if s.passage is not None]
     if not kept:  # --llm none, or no sentence of the model's survived: quote the passages themselves
         # Table rows come on top of the quotes: they state numbers, the quotes say what they measure.
