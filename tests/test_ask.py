@@ -67,8 +67,8 @@ def embedded_llm():
 
 
 @pytest.fixture
-def short_answers(monkeypatch):
-    monkeypatch.setattr(ask_module, "ANSWER_MAX_TOKENS", TEST_MAX_TOKENS)
+def short_answers(monkeypatch, settings):
+    monkeypatch.setattr(settings.ask, "max_tokens", TEST_MAX_TOKENS)
 
 
 def assert_grounded(result, catalog: Catalog) -> None:
@@ -329,6 +329,7 @@ def test_injected_instructions_change_nothing(home, tmp_path, embedded_llm, shor
     injected_home = tmp_path / "home"
     shutil.copytree(home, injected_home)
     settings = load_settings(injected_home)
+    settings.ask.max_tokens = TEST_MAX_TOKENS
     pdf = tmp_path / "clipping-notes.pdf"
     doc = pymupdf.open()
     page = doc.new_page()

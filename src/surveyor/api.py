@@ -312,7 +312,7 @@ def survey(topic: str, *, llm: str | None = None, since: int | None = None, form
         except SurveyorError as exc:  # the corpus as it is still makes a survey
             warnings.append(f"fetch failed ({exc}); surveying the corpus as it is")
     options = SurveyOptions(llm=llm, since=since, formats=tuple(formats), out=Path(out) if out else None,
-                            max_papers=max_papers if max_papers is not None else settings.survey.max_papers)
+                            max_papers=max_papers)
     result = build_survey(settings, topic, options, say=say)
     result.warnings[:0] = warnings
     return result

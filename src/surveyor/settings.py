@@ -92,9 +92,17 @@ class TopicSettings(BaseModel):
     max_term_hits: int = Field(4, description="Key terms counted at most, so a long term list cannot dominate")
 
 
+class AskSettings(BaseModel):
+    max_tokens: int = Field(100, description="Length of the model's answer before grounding (~10 s of generation "
+                                             "on 2 cores)")
+
+
 class SurveySettings(BaseModel):
     max_papers: int = Field(12, description="Papers surveyed in full per topic (a 10-minute budget on 2 cores); "
                                             "--max-papers overrides")
+    paragraph_max_tokens: int = Field(110, description="Length of a theme or next-steps paragraph (~11 s of "
+                                                       "generation on 2 cores)")
+    paper_max_tokens: int = Field(90, description="Length of the writer's sentences on one paper (~9 s)")
 
 
 class DigestSettings(BaseModel):
@@ -102,6 +110,7 @@ class DigestSettings(BaseModel):
     fetch_per_topic: int = Field(50, description="arXiv results asked per interest when a digest fetches its window")
     fetch_download_factor: int = Field(3, description="A digest fetch downloads at most n times this many relevant "
                                                       "new papers")
+    summary_max_tokens: int = Field(120, description="Length of a pick's generated advancement summary")
 
 
 class Settings(BaseModel):
@@ -113,6 +122,7 @@ class Settings(BaseModel):
     llm: LLMSettings = LLMSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     topics: TopicSettings = TopicSettings()
+    ask: AskSettings = AskSettings()
     survey: SurveySettings = SurveySettings()
     digest: DigestSettings = DigestSettings()
 

@@ -88,7 +88,6 @@ _COMPOUND = re.compile(r"(?<![\w\-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 # most chunks (<= 200 word pieces) fit whole.
 PASSAGE_MAX_CHARS = 900
 # The prompt asks for 3 short tagged sentences; a 4th is kept if the model writes one within the tokens.
-ANSWER_MAX_TOKENS = 100
 STOP = ["\nQuestion:", "\nPassages:", "\nPassage 1"]
 
 
@@ -183,7 +182,7 @@ def _answer(settings: Settings, retriever: Retriever, question: str, k: int | No
     raw = ""
     grounded: list[Sentence] = []
     if llm is not None:
-        raw = _write(llm, question, passages[:PROMPT_PASSAGES], embedder)
+        raw = _write(llm, question, passages[:PROMPT_PASSAGES], embedder, settings.ask.max_tokens)
         grounded = ground(raw, passages, retriever.catalog, embedder, idf=retriever.view().bm25.idf,
                           question=question, page_texts=retriever.page_texts)
     kept = [s for s in grounded if s.action != "dropped"]
@@ -302,13 +301,13 @@ def _abstention(passages: list[Passage], llm_name: str, timings: dict[str, float
 # =========================================================================== the writer
 
 
-def _write(llm, question: str, passages: list[Passage], embedder) -> str:
+def _write(llm, question: str, passages: list[Passage], embedder, max_tokens: int) -> str:
     from surveyor.write.prompts import load_prompt
 
     system, user = load_prompt(PROMPT_NAME).render(passages=format_passages(question, passages, embedder),
                                                    question=_as_data(question))
     try:
-        return llm.chat(system, user, max_tokens=ANSWER_MAX_TOKENS, stop=STOP)
+        return llm.chat(system, user, max_tokens=max_tokens, stop=STOP)
     except LLMError as exc:
         if "--llm none" in str(exc):
             raise

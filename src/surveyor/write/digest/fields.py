@@ -133,7 +133,8 @@ def _datasets_metrics(checker: _Checker, card) -> str:
     return " ".join(parts) if parts else _absent("dataset or metric")
 
 
-def _advancement_summary(llm, checker: _Checker, record: PaperRecord, quotes) -> tuple[str | None, dict]:
+def _advancement_summary(llm, checker: _Checker, record: PaperRecord, quotes,
+                         max_tokens: int) -> tuple[str | None, dict]:
     """One or two generated sentences, each checked against the quotes; failures replaced by the closest quote."""
     from surveyor.grounding import best_support
     from surveyor.textnorm import split_sentences
@@ -145,7 +146,7 @@ def _advancement_summary(llm, checker: _Checker, record: PaperRecord, quotes) ->
     prompt = load_prompt("digest_advancement")
     evidence = "\n".join(f"- {_clean(q.text)}" for q in quotes)
     system, user = prompt.render(title=record.meta.title or record.paper_id, evidence=evidence)
-    reply = llm.chat(system, user, max_tokens=120, stop=["\n\n"])
+    reply = llm.chat(system, user, max_tokens=max_tokens, stop=["\n\n"])
     sentences = [s for s in split_sentences(reply) if len(s) >= 20][:2]
     out: list[str] = []
     used_pages: set[tuple[int, str]] = set()
@@ -184,7 +185,8 @@ def build_fields(settings: Settings, catalog: Catalog, record: PaperRecord, card
         return fields, None, None, {"cited": 0, "supported": 0, "dropped": []}
 
     fields["challenges"] = " ".join(checker.quotes(card.challenges)) or _absent("challenge")
-    summary, gen = _advancement_summary(llm, checker, record, card.innovations[:3])
+    summary, gen = _advancement_summary(llm, checker, record, card.innovations[:3],
+                                       settings.digest.summary_max_tokens)
     innovation = checker.quotes(card.innovations)
     if summary:
         fields["innovation"] = summary + (" " + innovation[0] if innovation and innovation[0] not in summary else "")

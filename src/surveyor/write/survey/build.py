@@ -31,6 +31,7 @@ support changed) [changes].
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -50,7 +51,6 @@ from surveyor.topics import resolve_topic
 from surveyor.write.survey.assemble import body_sections, paper_section, survey_markdown
 from surveyor.write.survey.changes import previous_run, what_changed
 from surveyor.write.survey.drafts import (
-    PARAGRAPH_MAX_TOKENS,
     DraftCache,
     _hash,
     _Writer,
@@ -61,7 +61,6 @@ from surveyor.write.survey.drafts import (
 from surveyor.write.survey.lineage import FIGURE, SCORE_TEXT, Graph, key_scores, lineage_section, timeline_data
 from surveyor.write.survey.select import (
     ERA_SPLIT,
-    MAX_PAPERS,
     THIN_CORPUS,
     Say,
     TopicCorpusEmpty,
@@ -79,8 +78,8 @@ class SurveyOptions:
     since: int | None = None            # only papers first published in or after this year
     formats: tuple[str, ...] = ("md", "html")
     out: Path | None = None             # root instead of <home>/surveys
-    max_papers: int = MAX_PAPERS
-    max_tokens: int = PARAGRAPH_MAX_TOKENS
+    max_papers: int | None = None       # None = settings.survey.max_papers
+    max_tokens: int | None = None       # None = settings.survey.paragraph_max_tokens
 
 
 @dataclass
@@ -111,7 +110,10 @@ class SurveyBuilder:
     def __init__(self, settings: Settings, topic: str, options: SurveyOptions | None = None, say: Say | None = None):
         self.settings = settings
         self.topic = resolve_topic(topic)
-        self.options = options or SurveyOptions()
+        options = options or SurveyOptions()
+        self.options = dataclasses.replace(
+            options, max_papers=options.max_papers or settings.survey.max_papers,
+            max_tokens=options.max_tokens or settings.survey.paragraph_max_tokens)
         self.say = say or (lambda msg: None)
         self.root = Path(self.options.out).expanduser() if self.options.out else settings.surveys_dir
         self.topic_dir = self.root / self.topic.name

@@ -28,10 +28,8 @@ from surveyor.topics import Topic
 from surveyor.write.survey.select import Entry, Say
 from surveyor.write.survey.themes import Theme
 
-PAPER_MAX_TOKENS = 90    # the writer's sentences on one paper (~9 s of generation on 2 cores)
 NEXT_STEPS_PAPERS = 4
 PROMPT_WORDS = 45        # longer evidence lines are cut (marked …) in prompts: prompt time is ~1 s per 80 tokens
-PARAGRAPH_MAX_TOKENS = 110     # ~11 s of generation on 2 cores
 PARAGRAPH_MAX_SENTENCES = 3
 QUOTE_WORDS = 60         # longer quotes are cut at a word boundary (marked …)
 PROMPTS = ("survey_section", "survey_next_steps")
@@ -342,7 +340,7 @@ def theme_paragraph(writer: _Writer, theme: Theme, by_pid: dict[str, Entry]) -> 
             if not evidence:
                 continue
             draft = writer.paragraph(f"theme:{theme.index}:{e.pid}", "survey_section", e.record.title, evidence,
-                                     lambda: "", max_tokens=PAPER_MAX_TOKENS, max_sentences=2)
+                                     lambda: "", max_tokens=writer.settings.survey.paper_max_tokens, max_sentences=2)
             if draft.get("md"):
                 parts.append(draft["md"])
             claims += draft.get("claims", [])

@@ -18,7 +18,6 @@ from surveyor.sources.arxiv import ArxivSource
 from surveyor.topics import Topic
 
 ERA_SPLIT = datetime(2024, 1, 1, tzinfo=timezone.utc)
-MAX_PAPERS = 12          # papers per survey: a 10-minute budget on 2 cores, and a readable survey
 MIN_PER_ERA = 3          # the cap never squeezes an era below this many papers (when the corpus has them)
 THIN_CORPUS = 3          # fewer topic papers than this: the survey says the corpus is thin
 
