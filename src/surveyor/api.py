@@ -132,10 +132,31 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, settings
 
 
 def status(*, home: str | Path | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Papers, chunks and papers per topic."""
+    """Papers, chunks, papers per topic, and per topic its freshness: newest paper, last update, stale survey."""
+    from surveyor.grow.state import freshness
+    from surveyor.index.catalog import Catalog
     from surveyor.index.corpus import status as corpus_status
 
-    return corpus_status(_settings(settings, home))
+    settings = _settings(settings, home)
+    info = corpus_status(settings)
+    catalog = Catalog(settings.index_dir)
+    try:
+        info["freshness"] = freshness(settings, catalog)
+    finally:
+        catalog.close()
+    return info
+
+
+def update(*, topics: Sequence[str] | None = None, since: date | None = None, max_per_topic: int | None = None,
+           dry_run: bool = False, surveys: bool = False, llm: str | None = None, home: str | Path | None = None,
+           settings: Settings | None = None, progress: Progress | None = None):
+    """Each topic's new arXiv papers since its last update: ranked, downloaded, ingested; stale surveys
+    found (and rewritten with `surveys=True`, with this week's digest). -> UpdateReport"""
+    from surveyor.grow.update import run_update
+    from surveyor.topics import resolve_topics
+
+    return run_update(_settings(settings, home), resolve_topics(list(topics) if topics else None), since=since,
+                      max_per_topic=max_per_topic, dry_run=dry_run, surveys=surveys, llm=llm, say=progress)
 
 
 def papers(*, home: str | Path | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:

@@ -62,8 +62,12 @@ def register(app: typer.Typer, state) -> None:
             emit_json(info)
             return
         typer.echo(f"home: {info['home']}\npapers: {info['papers']}\nchunks: {info['chunks']}")
-        for name, count in info["topics"].items():
-            typer.echo(f"  {name}: {count}")
+        typer.echo(f"  {'topic':<14} {'papers':>6}  {'newest':<10}  {'last update':<20}  survey")
+        for name, fresh in info["freshness"].items():
+            survey = "none" if fresh["stale"] is None else (
+                f"stale ({len(fresh['new_since_survey'])} new papers)" if fresh["stale"] else "fresh")
+            typer.echo(f"  {name:<14} {fresh['papers']:>6}  {fresh['newest'] or '-':<10}  "
+                       f"{fresh['last_update'] or 'never':<20}  {survey}")
 
 
     @app.command()
