@@ -159,6 +159,18 @@ def update(*, topics: Sequence[str] | None = None, since: date | None = None, ma
                       max_per_topic=max_per_topic, dry_run=dry_run, surveys=surveys, llm=llm, say=progress)
 
 
+def expand(topic: str, *, max_n: int | None = None, min_cited: int | None = None, dry_run: bool = False,
+           home: str | Path | None = None, settings: Settings | None = None, progress: Progress | None = None):
+    """References of a topic's papers missing from the corpus, ranked by how many topic papers cite them,
+    resolved to arXiv strictly (printed id, else one exact title match), the top ones fetched and ingested.
+    -> ExpandReport"""
+    from surveyor.grow.expand import run_expand
+    from surveyor.topics import resolve_topic
+
+    return run_expand(_settings(settings, home), resolve_topic(topic), max_n=max_n, min_cited=min_cited,
+                      dry_run=dry_run, say=progress)
+
+
 def papers(*, home: str | Path | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every paper in the corpus: id, date, title, pages, chunks."""
     from surveyor.index.corpus import list_papers

@@ -119,6 +119,8 @@ class UpdateSettings(BaseModel):
     search_max: int = Field(100, description="arXiv results asked per topic and update, before ranking by relevance")
     expand_max: int = Field(10, description="References fetched per expand; --max overrides")
     expand_min_cited: int = Field(2, description="A reference is fetched only when this many topic papers cite it")
+    expand_tries: int = Field(30, description="Cited works tried per expand, best first; each title search is one "
+                                              "paced arXiv request (3 s), so this bounds an expand's time")
 
 
 class Settings(BaseModel):

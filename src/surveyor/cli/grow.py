@@ -36,6 +36,43 @@ def register(app: typer.Typer, state) -> None:
         if report.failed:
             raise typer.Exit(1)
 
+    @app.command()
+    def expand(topic: str = typer.Option(..., "--topic", help="The topic whose papers' references are followed"),
+               max_n: Optional[int] = typer.Option(None, "--max", help="At most this many papers fetched"),
+               min_cited: Optional[int] = typer.Option(None, "--min-cited", help="Only works cited by this many topic papers"),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Print the ranked list and resolution; fetch nothing"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+        """Fetch the works a topic's papers cite most that the corpus lacks (resolved to arXiv, never guessed)."""
+        report = api.expand(topic, max_n=max_n, min_cited=min_cited, dry_run=dry_run, settings=state.settings(),
+                            progress=None if as_json else _say)
+        for failure in report.failed:
+            typer.echo(f"failed: {failure['id']}: {failure['error']}", err=True)
+        if as_json:
+            emit_json(report.to_json())
+        else:
+            _print_expand(report)
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def _print_expand(report) -> None:
+    typer.echo(f"{report.topic}: {report.topic_papers} topic papers; {len(report.candidates)} cited works missing "
+               "from the corpus")
+    shown = [c for c in report.candidates if c.status != "not tried"]
+    for cand in shown:
+        where = {"resolved": f"-> {cand.resolved_id} ({cand.how})", "in corpus": f"{cand.resolved_id} already in corpus",
+                 "duplicate": f"{cand.resolved_id} (listed above)"}.get(cand.status, f"unresolved: {cand.reason}")
+        typer.echo(f"  cited by {len(cand.citing):>2}  {cand.year or '????'}  {(cand.title or '')[:70]}")
+        typer.echo(f"        {where}")
+        if cand.status == "unresolved":
+            typer.echo(f"        reference: {' '.join(cand.raw.split())[:160]}")
+    if len(report.candidates) > len(shown):
+        typer.echo(f"  ... {len(report.candidates) - len(shown)} more cited works not tried")
+    if report.dry_run:
+        typer.echo(f"would fetch {len(report.fetched)}: {' '.join(report.fetched) or '-'}")
+    else:
+        typer.echo(f"fetched {len(report.fetched)}, added {len(report.added)}, failed {len(report.failed)}")
+
 
 def _print_update(report) -> None:
     if report.nothing_to_do and not report.dry_run:
