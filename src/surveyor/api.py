@@ -35,15 +35,44 @@ def _quiet(message: str) -> None:
 
 def ingest(paths: Sequence[str | Path], *, offline: bool = False, home: str | Path | None = None,
            settings: Settings | None = None, progress: Progress | None = None):
-    """Parse, chunk, embed and index PDFs (files or folders); unchanged files are skipped. -> IngestReport"""
+    """Parse, chunk, embed and index PDFs (files or folders) and what .bib files point at (attached PDFs,
+    arXiv ids); unchanged files are skipped. -> IngestReport"""
     from surveyor.index.ingest import Ingestor
 
-    report = Ingestor(_settings(settings, home), arxiv_lookup=not offline,
-                      progress=progress is None).run([Path(p) for p in paths])
+    settings = _settings(settings, home)
+    bibs = [Path(p) for p in paths if str(p).lower().endswith(".bib")]
+    rest = [Path(p) for p in paths if not str(p).lower().endswith(".bib")]
+    report = Ingestor(settings, arxiv_lookup=not offline, progress=progress is None).run(rest) if rest or not bibs \
+        else None
+    for bib in bibs:
+        report = _merge(report, _import_bib(settings, bib, offline, progress))
     if progress:
         progress(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                  f"failed {len(report.failed)}")
     return report
+
+
+def _import_bib(settings: Settings, bib: Path, offline: bool, progress: Progress | None):
+    from surveyor.grow.bibtex import import_bib
+
+    if not bib.is_file():
+        raise InputError(f"{bib}: no such file")
+    return import_bib(settings, bib, offline, progress or _quiet)
+
+
+def _merge(total, more):
+    """One report for several ingests (PDFs and .bib files given together)."""
+    if total is None:
+        return more
+    total.added += more.added
+    total.updated += more.updated
+    total.unchanged += more.unchanged
+    total.failed += more.failed
+    total.warnings += more.warnings
+    total.listed += more.listed
+    total.changed_ids += more.changed_ids
+    total.papers, total.chunks = more.papers, more.chunks
+    return total
 
 
 @dataclass

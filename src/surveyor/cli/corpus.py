@@ -13,13 +13,15 @@ def register(app: typer.Typer, state) -> None:
     from surveyor.cli.app import emit_json, parse_day
 
     @app.command()
-    def ingest(paths: list[Path] = typer.Argument(..., help="PDF files or folders of PDFs"),
+    def ingest(paths: list[Path] = typer.Argument(..., help="PDF files, folders of PDFs, or .bib exports (Zotero, JabRef, Mendeley)"),
                as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
                offline: bool = typer.Option(False, "--offline", help="Do not ask arXiv for metadata")) -> None:
         """Parse, chunk, embed and index PDFs (incremental: unchanged files are skipped)."""
         report = api.ingest(paths, offline=offline, settings=state.settings())
         for failure in report.failed:
             typer.echo(f"failed: {failure['path']}: {failure['error']}", err=True)
+        for item in report.listed:
+            typer.echo(f"not ingested: {item['entry']}: {item['reason']}", err=True)
         if as_json:
             emit_json(report.to_json())
         else:
