@@ -131,6 +131,20 @@ def test_kill_during_download_then_during_ingest_loses_nothing_and_downloads_onc
         assert json.loads(state.read_text())["topics"]["distillation"]["cursor"]
 
 
+def test_a_failed_download_keeps_the_cursor_and_exits_non_zero(tmp_path, corpus_dir):
+    home = _home(tmp_path / "home")
+    with ArxivReplay(corpus_dir) as server:
+        record = next(r for r in server.records if r["arxiv_id"] == NEW)
+        server.records = []
+        server.add_paper({k: v for k, v in record.items() if not k.startswith("_") and k != "file"})  # no PDF: 404
+        result = run_cli(home, "update", "--topic", "distillation", "--since", "2019-01-01",
+                         env={"SURVEYOR_ARXIV_URL": server.api_url})
+    assert result.returncode == 1 and f"failed: {NEW}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    state = home / "update" / "state.json"
+    assert not state.exists() or "distillation" not in json.loads(state.read_text())["topics"]
+
+
 def test_a_second_update_on_the_same_home_is_refused_in_one_line(tmp_path):
     home = _home(tmp_path / "home")
     (home / "update").mkdir()

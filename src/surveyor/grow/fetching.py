@@ -49,23 +49,25 @@ def fetch_and_ingest(settings: Settings, source: ArxivSource, chosen: list[Paper
     folder.mkdir(parents=True, exist_ok=True)
     if chosen:
         write_metadata(folder, chosen)  # first: a PDF on disk always has its metadata beside it
-    paths: list[Path] = []
+    paths: dict[Path, str] = {}  # PDF -> the arXiv id it was chosen as
     for meta in chosen:
         path = pdf_path(folder, meta)
         if path.is_file():
             result.reused.append(meta.arxiv_id or "")
-            paths.append(path)
+            paths[path] = meta.arxiv_id or ""
             continue
         say(f"downloading {meta.arxiv_id} {meta.title or ''}")
         try:
-            paths.append(source.download_pdf(meta, folder))
+            paths[source.download_pdf(meta, folder)] = meta.arxiv_id or ""
             result.downloaded.append(meta.arxiv_id or "")
         except Exception as exc:  # noqa: BLE001 - one bad download must not stop the others
-            result.failed.append({"id": meta.arxiv_id, "error": str(exc)})
+            result.failed.append({"id": meta.arxiv_id, "stage": "download", "error": str(exc)})
     if paths:
         before = known_ids(settings)
         say(f"ingesting {len(paths)} papers ...")
-        report = Ingestor(settings, arxiv_lookup=False, progress=False).run(paths)
-        result.failed += [{"id": Path(f["path"]).stem, "error": f["error"]} for f in report.failed]
+        report = Ingestor(settings, arxiv_lookup=False, progress=False).run(list(paths))
+        by_path = {str(p.resolve()): pid for p, pid in paths.items()}
+        result.failed += [{"id": by_path.get(str(Path(f["path"]).resolve()), f["path"]), "stage": "ingest",
+                           "error": f["error"]} for f in report.failed]
         result.added = sorted(known_ids(settings) - before)
     return result

@@ -93,12 +93,14 @@ def run_update(settings: Settings, topics: list[Topic], since: date | None = Non
         chosen, source = _plan(settings, topics, since, limit, day, state, report, say)
         if chosen:
             _fetch(settings, source, chosen, report, say)
-        failed_ids = {f.get("id") for f in report.failed}
+        # A failed download holds the topic's cursor (the next update retries it); a PDF that arrived whole
+        # but cannot be parsed would fail the same way forever, so it is reported and does not.
+        unfetched = {f.get("id") for f in report.failed if f.get("stage") == "download"}
         for plan in report.topics:
             if plan.skipped:
                 continue
-            if any(c["id"] in failed_ids for c in plan.chosen):
-                say(f"{plan.topic}: cursor stays at {plan.since} (a paper failed; the next update retries)")
+            if any(c["id"] in unfetched for c in plan.chosen):
+                say(f"{plan.topic}: cursor stays at {plan.since} (a download failed; the next update retries)")
                 continue
             state.advance(plan.topic, day, [c["id"] for c in plan.chosen if c["id"] in report.added])
         state.save()
