@@ -71,11 +71,10 @@ def test_a_week_of_new_papers_between_two_updates_then_nothing_to_do(tmp_path, c
         assert report["added"] == [NEW] and report["downloaded"] == [NEW]
         assert Catalog(load_settings(home).index_dir).paper(NEW).meta.title.startswith("DistilBERT")
 
-        started = time.monotonic()
-        third = run_cli(home, "update", "--topic", "distillation", env=env)
-        assert time.monotonic() - started <= 5.0
+        served = len(server.requests)
+        third = run_cli(home, "update", "--topic", "distillation", env=env)  # bench/grow.py times this one
         assert third.returncode == 0 and third.stdout.startswith("nothing to do"), third.stdout + third.stderr
-        assert _pdf_requests(server, NEW) == 1
+        assert len(server.requests) == served  # not even a search
 
         status = run_cli(home, "status", "--json")
         fresh = json.loads(status.stdout)["freshness"]["distillation"]
