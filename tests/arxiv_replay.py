@@ -36,6 +36,8 @@ Fault knobs for tests
                                          connection closes after half the bytes
     ignore_dates = True                  submittedDate terms match everything (a server that
                                          leaks papers from outside the window)
+    slow_pdfs_s = 30.0                   PDFs send half their bytes, pause this long, then the rest
+                                         (a download in flight that a test can interrupt)
 """
 from __future__ import annotations
 
@@ -336,6 +338,7 @@ class ArxivReplay:
         self.request_log: list[tuple[float, str]] = []
         self.truncate_pdfs = False
         self.ignore_dates = False
+        self.slow_pdfs_s = 0.0
         self.serve_undated = True
         self._sources: dict[str, bytes] = {}
         self._pdf_bytes: dict[str, bytes] = {}
@@ -487,17 +490,24 @@ def _make_handler(server: ArxivReplay) -> type[BaseHTTPRequestHandler]:
                     if kind == "pdf":
                         data = server.pdf(match["id"])
                         if data is not None:
-                            return self._send(200, data, "application/pdf", truncate=server.truncate_pdfs)
+                            return self._send(200, data, "application/pdf", truncate=server.truncate_pdfs,
+                                              pause=server.slow_pdfs_s)
                     elif match["id"] in server._sources:
                         return self._send(200, server._sources[match["id"]], "application/x-eprint-tar")
                     break
             self._send(404, b"Not Found", "text/plain")
 
-        def _send(self, status: int, body: bytes, content_type: str, truncate: bool = False) -> None:
+        def _send(self, status: int, body: bytes, content_type: str, truncate: bool = False,
+                  pause: float = 0.0) -> None:
             self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if pause and not truncate:
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                time.sleep(pause)
+                body = body[len(body) // 2:]
             self.wfile.write(body[: len(body) // 2] if truncate else body)
             if truncate:
                 self.close_connection = True

@@ -35,15 +35,44 @@ def _quiet(message: str) -> None:
 
 def ingest(paths: Sequence[str | Path], *, offline: bool = False, home: str | Path | None = None,
            settings: Settings | None = None, progress: Progress | None = None):
-    """Parse, chunk, embed and index PDFs (files or folders); unchanged files are skipped. -> IngestReport"""
+    """Parse, chunk, embed and index PDFs (files or folders) and what .bib files point at (attached PDFs,
+    arXiv ids); unchanged files are skipped. -> IngestReport"""
     from surveyor.index.ingest import Ingestor
 
-    report = Ingestor(_settings(settings, home), arxiv_lookup=not offline,
-                      progress=progress is None).run([Path(p) for p in paths])
+    settings = _settings(settings, home)
+    bibs = [Path(p) for p in paths if str(p).lower().endswith(".bib")]
+    rest = [Path(p) for p in paths if not str(p).lower().endswith(".bib")]
+    report = Ingestor(settings, arxiv_lookup=not offline, progress=progress is None).run(rest) if rest or not bibs \
+        else None
+    for bib in bibs:
+        report = _merge(report, _import_bib(settings, bib, offline, progress))
     if progress:
         progress(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                  f"failed {len(report.failed)}")
     return report
+
+
+def _import_bib(settings: Settings, bib: Path, offline: bool, progress: Progress | None):
+    from surveyor.grow.bibtex import import_bib
+
+    if not bib.is_file():
+        raise InputError(f"{bib}: no such file")
+    return import_bib(settings, bib, offline, progress or _quiet)
+
+
+def _merge(total, more):
+    """One report for several ingests (PDFs and .bib files given together)."""
+    if total is None:
+        return more
+    total.added += more.added
+    total.updated += more.updated
+    total.unchanged += more.unchanged
+    total.failed += more.failed
+    total.warnings += more.warnings
+    total.listed += more.listed
+    total.changed_ids += more.changed_ids
+    total.papers, total.chunks = more.papers, more.chunks
+    return total
 
 
 @dataclass
@@ -132,10 +161,43 @@ def fetch_window(since: date, until: date, topics: Sequence, n: int, *, settings
 
 
 def status(*, home: str | Path | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Papers, chunks and papers per topic."""
+    """Papers, chunks, papers per topic, and per topic its freshness: newest paper, last update, stale survey."""
+    from surveyor.grow.state import freshness
+    from surveyor.index.catalog import Catalog
     from surveyor.index.corpus import status as corpus_status
 
-    return corpus_status(_settings(settings, home))
+    settings = _settings(settings, home)
+    info = corpus_status(settings)
+    catalog = Catalog(settings.index_dir)
+    try:
+        info["freshness"] = freshness(settings, catalog)
+    finally:
+        catalog.close()
+    return info
+
+
+def update(*, topics: Sequence[str] | None = None, since: date | None = None, max_per_topic: int | None = None,
+           dry_run: bool = False, surveys: bool = False, llm: str | None = None, home: str | Path | None = None,
+           settings: Settings | None = None, progress: Progress | None = None):
+    """Each topic's new arXiv papers since its last update: ranked, downloaded, ingested; stale surveys
+    found (and rewritten with `surveys=True`, with this week's digest). -> UpdateReport"""
+    from surveyor.grow.update import run_update
+    from surveyor.topics import resolve_topics
+
+    return run_update(_settings(settings, home), resolve_topics(list(topics) if topics else None), since=since,
+                      max_per_topic=max_per_topic, dry_run=dry_run, surveys=surveys, llm=llm, say=progress)
+
+
+def expand(topic: str, *, max_n: int | None = None, min_cited: int | None = None, dry_run: bool = False,
+           home: str | Path | None = None, settings: Settings | None = None, progress: Progress | None = None):
+    """References of a topic's papers missing from the corpus, ranked by how many topic papers cite them,
+    resolved to arXiv strictly (printed id, else one exact title match), the top ones fetched and ingested.
+    -> ExpandReport"""
+    from surveyor.grow.expand import run_expand
+    from surveyor.topics import resolve_topic
+
+    return run_expand(_settings(settings, home), resolve_topic(topic), max_n=max_n, min_cited=min_cited,
+                      dry_run=dry_run, say=progress)
 
 
 def papers(*, home: str | Path | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:

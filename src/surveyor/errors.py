@@ -5,7 +5,8 @@
     │   └── UnknownTopic    a topic name or alias not in configs/topics/
     ├── CorpusError         problems with the corpus or the index
     │   ├── EmptyCorpus     nothing ingested yet
-    │   └── IndexBusy       another process holds the index lock
+    │   ├── IndexBusy       another process holds the index lock
+    │   └── UpdateBusy      another `surveyor update` or `expand` is running on the same home
     ├── PdfError            a PDF that cannot be parsed (empty, truncated, encrypted, not a PDF)
     ├── NetworkError        arXiv (or another HTTP service) unreachable or failing
     └── LLMError            the generator backend unreachable, timing out or misconfigured
@@ -35,6 +36,10 @@ class EmptyCorpus(CorpusError):
 
 
 class IndexBusy(CorpusError):
+    exit_code = 3
+
+
+class UpdateBusy(CorpusError):
     exit_code = 3
 
 

@@ -113,6 +113,16 @@ class DigestSettings(BaseModel):
     summary_max_tokens: int = Field(120, description="Length of a pick's generated advancement summary")
 
 
+class UpdateSettings(BaseModel):
+    max_per_topic: int = Field(10, description="Relevant new papers downloaded per topic and update; --max-per-topic overrides")
+    first_days: int = Field(7, description="A topic never updated before is searched this many days back (or from --since)")
+    search_max: int = Field(100, description="arXiv results asked per topic and update, before ranking by relevance")
+    expand_max: int = Field(10, description="References fetched per expand; --max overrides")
+    expand_min_cited: int = Field(2, description="A reference is fetched only when this many topic papers cite it")
+    expand_tries: int = Field(30, description="Cited works tried per expand, best first; each title search is one "
+                                              "paced arXiv request (3 s), so this bounds an expand's time")
+
+
 class Settings(BaseModel):
     home: Path = Field(default_factory=Path.cwd, description="Holds corpus/, index/, surveys/, digests/")
     index: IndexSettings = IndexSettings()
@@ -125,6 +135,7 @@ class Settings(BaseModel):
     ask: AskSettings = AskSettings()
     survey: SurveySettings = SurveySettings()
     digest: DigestSettings = DigestSettings()
+    update: UpdateSettings = UpdateSettings()
 
     @property
     def corpus_dir(self) -> Path:
@@ -141,6 +152,11 @@ class Settings(BaseModel):
     @property
     def digests_dir(self) -> Path:
         return self.home / "digests"
+
+    @property
+    def update_dir(self) -> Path:
+        """Per-topic update cursors (state.json) and the update lock."""
+        return self.home / "update"
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

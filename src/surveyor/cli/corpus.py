@@ -13,13 +13,15 @@ def register(app: typer.Typer, state) -> None:
     from surveyor.cli.app import emit_json, parse_day
 
     @app.command()
-    def ingest(paths: list[Path] = typer.Argument(..., help="PDF files or folders of PDFs"),
+    def ingest(paths: list[Path] = typer.Argument(..., help="PDF files, folders of PDFs, or .bib exports (Zotero, JabRef, Mendeley)"),
                as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
                offline: bool = typer.Option(False, "--offline", help="Do not ask arXiv for metadata")) -> None:
         """Parse, chunk, embed and index PDFs (incremental: unchanged files are skipped)."""
         report = api.ingest(paths, offline=offline, settings=state.settings())
         for failure in report.failed:
             typer.echo(f"failed: {failure['path']}: {failure['error']}", err=True)
+        for item in report.listed:
+            typer.echo(f"not ingested: {item['entry']}: {item['reason']}", err=True)
         if as_json:
             emit_json(report.to_json())
         else:
@@ -62,8 +64,12 @@ def register(app: typer.Typer, state) -> None:
             emit_json(info)
             return
         typer.echo(f"home: {info['home']}\npapers: {info['papers']}\nchunks: {info['chunks']}")
-        for name, count in info["topics"].items():
-            typer.echo(f"  {name}: {count}")
+        typer.echo(f"  {'topic':<14} {'papers':>6}  {'newest':<10}  {'last update':<20}  survey")
+        for name, fresh in info["freshness"].items():
+            survey = "none" if fresh["stale"] is None else (
+                f"stale ({len(fresh['new_since_survey'])} new papers)" if fresh["stale"] else "fresh")
+            typer.echo(f"  {name:<14} {fresh['papers']:>6}  {fresh['newest'] or '-':<10}  "
+                       f"{fresh['last_update'] or 'never':<20}  {survey}")
 
 
     @app.command()

@@ -267,6 +267,14 @@ class Catalog:
                                (paper_id,)).fetchall()
         return [self._ref(r) for r in rows]
 
+    def unmatched_refs(self, paper_ids: Iterable[str]) -> list[RefRow]:
+        """Entries of these papers' reference lists whose cited paper is not in the corpus."""
+        ids = sorted(set(paper_ids))
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT {self._REF_COLUMNS} FROM refs WHERE paper_id IN ({marks}) AND match IS NULL "
+                               "ORDER BY paper_id, ordinal", ids).fetchall() if ids else []
+        return [self._ref(r) for r in rows]
+
     def citations_among(self, paper_ids: Iterable[str]) -> list[RefRow]:
         """The citation graph restricted to these papers: entries of one of them matched to another, each with
         the page of the citing paper where the entry is printed (found from the page texts when a row written

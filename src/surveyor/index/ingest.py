@@ -44,10 +44,14 @@ class IngestReport:
     papers: int = 0
     chunks: int = 0
     changed_ids: list[str] = field(default_factory=list)
+    listed: list[dict[str, str]] = field(default_factory=list)  # entries of a .bib that gave nothing to ingest
 
     def to_json(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed,
+        data = {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed,
                 "papers": self.papers, "chunks": self.chunks}
+        if self.listed:
+            data["listed"] = self.listed
+        return data
 
 
 @dataclass
@@ -143,7 +147,8 @@ def identify(path: Path, sha256: str, parsed: ParsedPdf, jsonl: dict[str, PaperM
         meta.version = parsed.stamp_version or file_version
     record = jsonl.get(f"id:{arxiv_id}") if arxiv_id else None
     record = record or from_file
-    if record and (not arxiv_id or record.arxiv_id == arxiv_id):
+    # A record without an id (a reference manager's entry for a stamped PDF) describes its file all the same.
+    if record and (not arxiv_id or record.arxiv_id in (None, arxiv_id)):
         meta.fill_from(record, "metadata.jsonl")
     # What the PDF itself says fills the remaining gaps.
     # The stamp's date is that version's date: the first-version date only on v1. For later versions
@@ -171,9 +176,12 @@ class Ingestor:
         self._seen: set[str] = set()  # content hashes met in this run: one file under two names is one paper
 
     # --- public ---------------------------------------------------------------
-    def run(self, paths: Iterable[str | Path]) -> IngestReport:
+    def run(self, paths: Iterable[str | Path], metadata: dict[str, PaperMeta] | None = None) -> IngestReport:
+        """`metadata`: more records as metadata.jsonl gives them ("file:<name>" / "id:<arXiv id>" -> PaperMeta,
+        its `sources` naming where each field came from), e.g. a reference manager's entries."""
         report = IngestReport()
         pdfs, jsonl, report.failed = discover(paths)
+        jsonl.update(metadata or {})
         with locked_index(self.settings):
             catalog = Catalog(self.settings.index_dir)
             try:
