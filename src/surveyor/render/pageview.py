@@ -11,7 +11,7 @@ Finding the quote on the page, most exact first:
 
   1. `page.search_for` of the whole quote, then of its pieces (a quote with "…" is several):
      PyMuPDF matches across line breaks and joins line-end hyphens, so a quote over a line
-     break is one hit. A piece under 4 words is not searched alone (it would hit elsewhere).
+     break is one hit (ligatures are searched as letters). A piece under 4 words is not searched alone (it would hit elsewhere).
   2. word level, when the search finds nothing (a quote across columns, or with a footnote
      mark or inline reference number between its words): the page's words
      (`page.get_text("words")`) and the quote are both reduced to letters and digits
@@ -42,6 +42,8 @@ MIN_PIECE_WORDS = 4  # a shorter piece of a quote is not searched on its own
 MIN_RUN_WORDS = 3    # the word-level fallback keeps runs of at least this many shared words
 _PIECES = re.compile(r"\s*(?:…|\.\.\.|\[\.\.\.\])\s*")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# search_for's defaults less TEXT_PRESERVE_LIGATURES: the page's "ﬂ" is searched as "fl", as quotes write it.
+_SEARCH_FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
 
 @dataclass
@@ -97,7 +99,7 @@ def _search(page: pymupdf.Page, quote: str) -> list[pymupdf.Rect]:
         piece = " ".join(unicodedata.normalize("NFKC", piece).split())
         if len(piece.split()) < MIN_PIECE_WORDS and len(pieces) > 1:
             continue
-        rects += page.search_for(piece)
+        rects += page.search_for(piece, flags=_SEARCH_FLAGS)
     return rects
 
 
