@@ -178,7 +178,7 @@ def page_view(pdf: Path, sha256: str, page: int, quote: str | None, cache_root: 
     return PageView(png, page, pages, highlight, size)
 
 
-def page_view_html(view: PageView, *, title: str, quote: str | None, image_src: str,
+def page_view_html(view: PageView, *, paper_id: str, title: str, quote: str | None, image_src: str,
                    links: list[tuple[str, str]]) -> str:
     """The page view as a page: the image, the quote, its highlight marks (the first has id="hl", so a
     link ending in #hl scrolls to it), and `links` (label, href) such as the PDF at that page."""
@@ -186,7 +186,7 @@ def page_view_html(view: PageView, *, title: str, quote: str | None, image_src: 
 
     width, height = view.size
     return template("pageview.html.j2").render(
-        title=title, page=view.page, pages=view.pages, quote=" ".join((quote or "").split()), boxes=view.highlight.boxes,
+        paper_id=paper_id, title=title, page=view.page, pages=view.pages, quote=" ".join((quote or "").split()), boxes=view.highlight.boxes,
         method=view.highlight.method, image_src=image_src, width=width, height=height, links=links)
 
 
@@ -230,7 +230,7 @@ class AssetPageViews:
         pdf_href = urlquote(os.path.relpath(pdf, folder)) + f"#page={citation.page}"
         if not (folder / name).is_file():
             atomic_write_text(folder / name, page_view_html(
-                view, title=f"{record.title} [{record.paper_id}]", quote=claim, image_src=image.name,
+                view, paper_id=record.paper_id, title=f"{record.title} [{record.paper_id}]", quote=claim, image_src=image.name,
                 links=[(f"PDF at page {citation.page}", pdf_href)]))
             self.made += 1
         rel = folder.relative_to(self.out_dir).as_posix()

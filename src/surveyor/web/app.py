@@ -174,7 +174,8 @@ class App:
             links.append(("previous page", f"{base}/page/{n - 1}"))
         if n < view.pages:
             links.append(("next page", f"{base}/page/{n + 1}"))
-        return HTMLResponse(page_view_html(view, title=f"{record.title} [{record.paper_id}]", quote=quote,
+        return HTMLResponse(page_view_html(view, paper_id=record.paper_id, title=f"{record.title} [{record.paper_id}]",
+                                           quote=quote,
                                            image_src=f"{base}/image/{n}", links=links))
 
     def image(self, request: Request) -> Response:
