@@ -44,7 +44,7 @@ def test_quote_across_a_line_break_with_a_ligature_is_highlighted_exactly(page2)
     quote = ("keeping the flexibility of larger models. We also show that our compressed models "
              "are small enough to run on the edge")
     found = find_quote(page2, quote)
-    assert found.method == "search"
+    assert found.method == "words"
     assert len(found.boxes) == 2  # the two lines it spans, one mark each
     assert _keys(" ".join(_highlighted_words(page2, found.boxes))) == _keys(quote)
 
@@ -67,6 +67,20 @@ def test_pieces_of_an_elided_quote_are_each_highlighted_and_nothing_else(page2):
     words = set(_keys(" ".join(_highlighted_words(page2, found.boxes))))
     assert {"compression", "student", "reproduce", "behaviour"} <= words
     assert words <= set(_keys(quote.replace("…", " ")))
+
+
+def test_marks_cover_whole_words_after_a_hyphenated_line_break():
+    # 1909.10351 p.1 prints "Tiny-/BERT. Then, we introduce ..."; search_for's boxes come out letters off here.
+    with pymupdf.open(CORPUS_PDF / "1909.10351.pdf") as doc:
+        page = doc[0]
+        quote = ("Then, we introduce a new two-stage learning framework for TinyBERT, which performs Transformer "
+                 "distillation at both the pretraining and task-specific learning stages.")
+        found = find_quote(page, quote)
+        assert found.method == "words"
+        assert found.words[0] == "Then," and found.words[-1] == "stages."
+        left = min(b[0] for b in found.boxes if b[1] == min(b[1] for b in found.boxes)) * page.rect.width
+        then = next(w for w in page.get_text("words") if w[4] == "Then,")
+        assert abs(left - then[0]) < 0.5  # the first mark starts where "Then," starts
 
 
 def test_a_quote_not_on_the_page_highlights_nothing(page2):

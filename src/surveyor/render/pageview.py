@@ -9,15 +9,18 @@ as translucent marks), not painted into the PNG: a page cited for five quotes is
 
 Finding the quote on the page, most exact first:
 
-  1. `page.search_for` of the whole quote, then of its pieces (a quote with "…" is several):
-     PyMuPDF matches across line breaks and joins line-end hyphens, so a quote over a line
-     break is one hit (ligatures are searched as letters). A piece under 4 words is not searched alone (it would hit elsewhere).
-  2. word level, when the search finds nothing (a quote across columns, or with a footnote
-     mark or inline reference number between its words): the page's words
-     (`page.get_text("words")`) and the quote are both reduced to letters and digits
-     (NFKC, so ligatures are letters), the quote is looked up as a substring of the page's
-     stream, and the words it spans are highlighted; failing that, the runs of at least 3
-     consecutive words the two share (difflib) are.
+  1. word level: the page's words (`page.get_text("words")`) and each piece of the quote (a
+     quote with "…" is several) are reduced to letters and digits (NFKC, so ligatures are
+     letters; hyphens and line breaks vanish), the piece is looked up as a substring of the
+     page's stream, and the whole words it spans are highlighted. This comes first because
+     `page.search_for` with de-hyphenation returns boxes shifted by the hyphens it removed
+     earlier in the block (on 1910.01108 p.1 and 1909.10351 p.1 the mark began and ended
+     letters off the quote); words are never cut.
+  2. `page.search_for` of the quote, then of its pieces (a piece under 4 words is not searched
+     alone: it would hit elsewhere), ligatures searched as letters: for a quote whose words
+     the page's word order does not hold contiguously (columns read in another order).
+  3. the runs of at least 3 consecutive words the page and the quote share (difflib): a quote
+     with a footnote mark or an inline reference number between its words.
 
 Boxes of one text line are merged into one mark.
 """
@@ -103,11 +106,11 @@ def _search(page: pymupdf.Page, quote: str) -> list[pymupdf.Rect]:
     return rects
 
 
-def _word_match(words: list[tuple], quote: str) -> tuple[list[int], str]:
-    """Indices of the page words the quote covers, by the letters-and-digits stream; then by shared runs."""
-    keys = [_norm(w[4]) for w in words]
+def _stream_match(words: list[tuple], quote: str) -> list[int]:
+    """Indices of the page words each piece of the quote covers in the page's letters-and-digits stream."""
     stream, owner = "", []
-    for i, key in enumerate(keys):
+    for i, word in enumerate(words):
+        key = _norm(word[4])
         stream += key
         owner += [i] * len(key)
     found: set[int] = set()
@@ -119,13 +122,16 @@ def _word_match(words: list[tuple], quote: str) -> tuple[list[int], str]:
         while start >= 0:
             found.update(range(owner[start], owner[start + len(target) - 1] + 1))
             start = stream.find(target, start + len(target))
-    if found:
-        return sorted(found), "words"
+    return sorted(found)
+
+
+def _shared_runs(words: list[tuple], quote: str) -> list[int]:
+    """Indices of the page words in runs of at least MIN_RUN_WORDS words the page and the quote share."""
+    keys = [_norm(w[4]) for w in words]
     quote_keys = [k for k in (_norm(t) for t in quote.split()) if k]
     matcher = difflib.SequenceMatcher(None, keys, quote_keys, autojunk=False)
-    runs = [i for block in matcher.get_matching_blocks() if block.size >= MIN_RUN_WORDS
+    return [i for block in matcher.get_matching_blocks() if block.size >= MIN_RUN_WORDS
             for i in range(block.a, block.a + block.size)]
-    return runs, "runs" if runs else "none"
 
 
 def find_quote(page: pymupdf.Page, quote: str | None) -> Highlight:
@@ -134,10 +140,12 @@ def find_quote(page: pymupdf.Page, quote: str | None) -> Highlight:
     if len(_norm(quote)) < 3:
         return Highlight()
     words = page.get_text("words")
-    rects = _search(page, quote)
-    method = "search"
+    indices, method = _stream_match(words, quote), "words"
+    rects = [pymupdf.Rect(words[i][:4]) for i in indices]
     if not rects:
-        indices, method = _word_match(words, quote)
+        rects, method = _search(page, quote), "search"
+    if not rects:
+        indices, method = _shared_runs(words, quote), "runs"
         rects = [pymupdf.Rect(words[i][:4]) for i in indices]
     if not rects:
         return Highlight()
@@ -171,7 +179,8 @@ def page_view(pdf: Path, sha256: str, page: int, quote: str | None, cache_root: 
         highlight = find_quote(pdf_page, quote)
         matrix = pymupdf.Matrix(ZOOM, ZOOM)
         if not png.is_file():
-            atomic_write_bytes(png, pdf_page.get_pixmap(matrix=matrix).tobytes("png"))
+            # Without the PDF's annotations: a reader's own highlights would look like the cited quote's.
+            atomic_write_bytes(png, pdf_page.get_pixmap(matrix=matrix, annots=False).tobytes("png"))
         area = pdf_page.rect.transform(matrix).irect
         pages, size = doc.page_count, (area.width, area.height)
     atomic_write_text(boxes, json.dumps({"pages": pages, "size": size, "highlight": asdict(highlight)}))
