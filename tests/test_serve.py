@@ -214,3 +214,16 @@ def test_regenerate_button_writes_a_new_survey_with_progress(served, page):
     page.screenshot(path=ARTIFACTS / "app-regenerated.png")
     after = (served.home / "surveys" / "distillation" / "latest").resolve().name
     assert after != before
+
+
+def test_paper_page_shows_card_equations_and_figures_linked_to_their_pages(served, page):
+    assert page.goto(served.base + "/paper/2012.12877").status == 200
+    assert page.locator("h2", has_text="Evidence card").count() == 1
+    assert page.locator("math").count() >= 1  # DeiT's equations from its LaTeX source
+    crop = page.locator("a.page-view").first
+    href = crop.get_attribute("href")
+    assert re.fullmatch(r"/paper/2012\.12877/page/\d+(\?q=[^#]*)?#hl", href)
+    crop.click()
+    page.wait_for_load_state()
+    assert page.locator("#page").bounding_box()["height"] > 200
+    assert page.goto(served.base + "/paper/0000.00000").status == 404

@@ -5,6 +5,8 @@ from typing import Optional
 
 import typer
 
+from surveyor.errors import InputError
+
 
 def register(app: typer.Typer, state) -> None:
     @app.command()
@@ -17,6 +19,9 @@ def register(app: typer.Typer, state) -> None:
 
         from surveyor.web import create_app
 
-        web = create_app(state.settings(), llm=llm)
-        typer.echo(f"surveyor: serving {state.settings().home} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        settings = state.settings()
+        if not (settings.index_dir / "catalog.sqlite").is_file():
+            raise InputError(f"nothing ingested at {settings.home}: run `surveyor ingest PATH` there first")
+        web = create_app(settings, llm=llm)
+        typer.echo(f"surveyor: serving {settings.home} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         uvicorn.run(web, host=host, port=port, log_level="warning")

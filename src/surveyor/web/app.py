@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote as urlquote
@@ -32,7 +33,7 @@ from surveyor import api
 from surveyor.errors import SurveyorError
 from surveyor.grounding.citations import Citation
 from surveyor.index.catalog import Catalog
-from surveyor.render.html import render_body
+from surveyor.render.html import md_math, render_body
 from surveyor.render.pageview import PageView, page_view, page_view_html
 from surveyor.settings import Settings
 
@@ -144,7 +145,10 @@ class App:
         equations = api.equations(pid, settings=self.settings).to_json()
         for eq in equations:
             latex = eq.get("latex")
-            eq["html"] = render_body(f"$$\n{latex}\n$$" if latex else f"```\n{eq.get('text') or ''}\n```", self.home)
+            # With LaTeX: MathML (and the LaTeX to copy); without, the crop is the equation, its text folded away.
+            eq["html"] = render_body(md_math(latex), self.home) if latex else (
+                '<details class="extracted"><summary>Extracted text</summary><pre>'
+                f'{_escape(eq.get("text") or "")}</pre></details>')
             eq["image"] = self._file_href(eq.get("image"))
         figures = api.figures(pid, settings=self.settings).to_json()
         for fig in figures:
@@ -289,6 +293,7 @@ class App:
         async def stream() -> AsyncIterator[str]:
             head, tail = _frame(f"Ask: {question[:60]}")
             yield head + f'<h1>{_escape(question)}</h1>\n<p class="progress">retrieving passages and checking quotes…</p>\n'
+            started = time.perf_counter()
             try:
                 answer = await run_in_threadpool(api.ask, question, llm=self.llm, settings=self.settings)
             except SurveyorError as exc:
@@ -301,6 +306,8 @@ class App:
                 return _cite_link(citation, " … ".join(quotes) or claim)
 
             body = render_body(answer.answer, self.home, cite_link=answer_link)
+            seconds = time.perf_counter() - started
+            yield f'<p class="progress">answered with --llm {_escape(answer.llm)} in {seconds:.1f} s</p>\n'
             yield f'<section class="answer{" abstained" if answer.abstained else ""}">{body}</section>\n'
             if answer.citations:
                 yield '<h2>Cited pages</h2>\n<div class="citations">\n'
@@ -335,10 +342,11 @@ def create_app(settings: Settings, llm: str | None = None) -> Starlette:
     app = App(settings, llm)
     routes = [
         Route("/", app.corpus),
-        Route("/paper/{pid}", app.paper),
-        Route("/paper/{pid}/page/{n:int}", app.page),
-        Route("/paper/{pid}/image/{n:int}", app.image),
-        Route("/paper/{pid}/pdf", app.pdf),
+        # Paper ids may hold a slash (hep-th/9901001): the paper's own page is matched last.
+        Route("/paper/{pid:path}/page/{n:int}", app.page),
+        Route("/paper/{pid:path}/image/{n:int}", app.image),
+        Route("/paper/{pid:path}/pdf", app.pdf),
+        Route("/paper/{pid:path}", app.paper),
         Route("/files/{path:path}", app.files),
         Route("/survey/{topic}", app.survey),
         Route("/survey/{topic}/run/{stamp}", app.survey),
