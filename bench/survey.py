@@ -84,7 +84,7 @@ def measure(settings, result, embedder) -> dict:
                 era_bad += (published < "2024-01-01") != (era == "traditional")
     finally:
         catalog.close()
-    images = re.findall(r"!\[([^\]]*)\]\((assets/[^)]+)\)", md)
+    images = re.findall(r"!\[([^\]]*)\]\((assets/[^)\s]+)", md)  # the path, not its "[id p.N]" title
     eq = sum(1 for alt, rel in images if alt.startswith(("Equation", "Unnumbered")) and (out / rel).is_file())
     arch = sum(1 for alt, rel in images if alt.startswith(("Figure", "Architecture")) and (out / rel).is_file())
     return {"outside": outside, "nopage": nopage, "cited": len(claims),

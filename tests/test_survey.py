@@ -161,7 +161,7 @@ def test_sections_equations_and_assets(extractive):
                     "**Training paradigm.**", "**Evaluation datasets.**", "**Performance metrics.**"):
         assert heading in md, heading
     assert extractive["equations"] >= 1
-    images = re.findall(r"!\[[^\]]*\]\((assets/[^)]+)\)", md)
+    images = re.findall(r"!\[[^\]]*\]\((assets/[^)\s]+)", md)  # the path, not its "[id p.N]" title
     assert images and all((out / rel).is_file() for rel in images)
     assert re.search(r"\[\S+ p\.\d+ eq\.\(\d+\)\]", md), "equations are cited with their number"
     run = json.loads((out / "run.json").read_text())

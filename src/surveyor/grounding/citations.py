@@ -94,20 +94,32 @@ def cited_claims(markdown_text: str) -> list[tuple[str, str, int]]:
             continue
         cells = re.split(r"(?<!\\)\|", stripped) if stripped.startswith("|") else [stripped]
         for cell in cells:
+            out += [(claim, m.group("id"), int(m.group("page"))) for claim, m in tagged_claims(cell)
+                    if m.group("eq") is None and claim]
+    return out
+
+
+def tagged_claims(text: str) -> list[tuple[str, re.Match]]:
+    """(claim, tag match) for every citation tag of one line, table cell or paragraph, in order.
+
+    The claim is what the tag cites: the text since the previous tag, cleaned as `cited_claims`
+    says; a tag right after another tag cites the same claim; an equation tag's claim is "".
+    The renderer links each tag to its page with this claim highlighted.
+    """
+    out: list[tuple[str, re.Match]] = []
+    previous_claim, position = "", 0
+    for match in CITATION.finditer(text):
+        segment = text[position:match.start()]
+        position = match.end()
+        if match.group("eq") is not None:
+            out.append(("", match))
             previous_claim = ""
-            position = 0
-            for match in CITATION.finditer(cell):
-                segment = cell[position:match.start()]
-                position = match.end()
-                if match.group("eq") is not None:
-                    previous_claim = ""
-                    continue
-                claim = _clean_claim(segment)
-                if not re.sub(r"[\s.,;:—–-]", "", segment):  # "claim [a p.1] [b p.2]": both cite it
-                    claim = previous_claim
-                if claim:
-                    out.append((claim, match.group("id"), int(match.group("page"))))
-                    previous_claim = claim
+            continue
+        claim = _clean_claim(segment)
+        if not re.sub(r"[\s.,;:—–-]", "", segment):  # "claim [a p.1] [b p.2]": both cite it
+            claim = previous_claim
+        out.append((claim, match))
+        previous_claim = claim or previous_claim
     return out
 
 

@@ -35,7 +35,14 @@ What this module adds on top, as markdown-it rules:
     would otherwise print them as text);
   - an image-only paragraph directly followed by a `$$` block or a fenced block is set
     side by side in `<figure class="pair">`: the crop of the equation as printed and its
-    MathML/LaTeX or text beside it. Any other image-only paragraph is `<p class="image">`.
+    MathML/LaTeX beside it. Where there is no LaTeX (a fenced block: the text PyMuPDF extracted),
+    the crop is the equation and the extracted text is folded away in a `<details>`. Any other
+    image-only paragraph is `<p class="image">`;
+  - citations: with a `cite_link(citation, claim)` callback, every `[id p.N]` tag in the text
+    becomes a link to its page view (the claim it cites highlighted, see render.pageview) and a
+    small link to the PDF at that page; an image whose title is a tag (`md_image(..., cite=)`:
+    equation and figure crops) links to its page view. The claim is read with
+    `grounding.tagged_claims`, the one reading of what a tag cites.
 """
 from __future__ import annotations
 
@@ -44,7 +51,7 @@ import functools
 import html
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -58,6 +65,11 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from surveyor.grounding.citations import Citation, parse_citations, tagged_claims
+
+# (citation, the claim it cites) -> (page-view href, PDF href or None), or None to leave the tag as text.
+CiteLink = Callable[[Citation, str], "tuple[str, str | None] | None"]
 
 # --------------------------------------------------------------------------- writing Markdown
 
@@ -82,9 +94,11 @@ def md_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def md_image(alt: str, path: str) -> str:
+def md_image(alt: str, path: str, cite: Citation | None = None) -> str:
+    """An image; `cite` (the page it was cropped from) becomes its title, which the HTML links to that page."""
     alt = " ".join(alt.replace("[", "(").replace("]", ")").split())
-    return f"![{alt}]({path.replace(' ', '%20')})"
+    title = f' "{cite}"' if cite is not None else ""
+    return f"![{alt}]({path.replace(' ', '%20')}{title})"
 
 
 def md_math(latex: str) -> str:
@@ -128,7 +142,12 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     uri = _data_uri(str(token.attrGet("src") or ""), env["root"])
     if uri is None:
         return f'<span class="missing">[image not available: {alt}]</span>'
-    return f'<img alt="{alt}" src="{html.escape(uri, quote=True)}">'
+    img = f'<img alt="{alt}" src="{html.escape(uri, quote=True)}">'
+    cites = parse_citations(str(token.attrGet("title") or ""))
+    link = env["cite_link"](cites[0], "") if cites and env.get("cite_link") else None
+    if link is None:
+        return img
+    return f'<a class="page-view" href="{html.escape(link[0], quote=True)}" title="{html.escape(str(cites[0]))}">{img}</a>'
 
 
 # The MathML latex2mathml writes, and nothing else: its \href, \style and \class would carry links,
@@ -203,6 +222,7 @@ def _pair_images(state: StateCore) -> None:
         if _is_image_only(tokens, i):
             after = tokens[i + 3] if i + 3 < len(tokens) else None
             if after is not None and after.type in ("math_block", "fence") and after.level == tokens[i].level:
+                after.meta["folded"] = after.type == "fence"  # extracted text: the crop is the equation
                 out += [_box("pair", "figure", "pair", 1), _box("crop", "div", "crop", 1), tokens[i + 1],
                         _box("crop", "div", "", -1), _box("source", "div", "source", 1), after,
                         _box("source", "div", "", -1), _box("pair", "figure", "", -1)]
@@ -214,6 +234,64 @@ def _pair_images(state: StateCore) -> None:
     state.tokens = out
 
 
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
+    rendered = self.fence(tokens, idx, options, env)
+    if tokens[idx].meta.get("folded"):
+        return f'<details class="extracted"><summary>Extracted text</summary>{rendered}</details>\n'
+    return rendered
+
+
+def _link_tokens(href: str, text: str, cls: str, title: str = "") -> list[Token]:
+    opening = Token("link_open", "a", 1)
+    opening.attrs = {"class": cls, "href": href, **({"title": title} if title else {})}
+    inner = Token("text", "", 0)
+    inner.content = text
+    return [opening, inner, Token("link_close", "a", -1)]
+
+
+def _cite_links(state: StateCore) -> None:
+    """Every citation tag in the text becomes a link to its page view, plus one to the PDF page."""
+    link = state.env.get("cite_link")
+    if link is None:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or "[" not in block.content:
+            continue
+        # The paragraph as text (emphasis markers kept, so a **Label.** is not part of a claim).
+        spans, text = [], ""
+        for child in block.children:
+            piece = child.content if child.type in ("text", "code_inline") else (
+                " " if child.type in ("softbreak", "hardbreak") else child.markup)
+            spans.append((len(text), len(text) + len(piece)))
+            text += piece
+        tags = tagged_claims(text)
+        if not tags:
+            continue
+        children: list[Token] = []
+        for child, (start, end) in zip(block.children, spans):
+            inside = [(claim, m) for claim, m in tags if start <= m.start() and m.end() <= end]
+            if child.type != "text" or not inside:
+                children.append(child)
+                continue
+            position = 0
+            for claim, m in inside:
+                citation = Citation(m.group("id"), int(m.group("page")), m.group("eq"))
+                target = link(citation, claim)
+                if target is None:
+                    continue
+                before = Token("text", "", 0)
+                before.content = child.content[position:m.start() - start]
+                children.append(before)
+                children += _link_tokens(target[0], m.group(0), "cite", claim[:300])
+                if target[1]:
+                    children += _link_tokens(target[1], "pdf", "pdf", f"the PDF at page {citation.page}")
+                position = m.end() - start
+            rest = Token("text", "", 0)
+            rest.content = child.content[position:]
+            children.append(rest)
+        block.children = children
+
+
 @functools.cache
 def _markdown() -> MarkdownIt:
     md = (MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -223,18 +301,30 @@ def _markdown() -> MarkdownIt:
     md.block.ruler.before("html_block", "comment", _comment_block,
                           {"alt": ["paragraph", "reference", "blockquote"]})
     md.core.ruler.push("pair_images", _pair_images)
+    md.core.ruler.push("cite_links", _cite_links)
     md.add_render_rule("image", _render_image)
+    md.add_render_rule("fence", _render_fence)
     return md
 
 
 @functools.cache
-def _page() -> jinja2.Template:
+def template(name: str) -> jinja2.Template:
+    """A page template shipped in surveyor/render/templates (autoescaped)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("surveyor.render", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.get_template("page.html.j2")
+    return env.get_template(name)
 
 
-def render_html(markdown_text: str, assets_root: Path, title: str) -> str:
-    """A complete, self-contained HTML page for `markdown_text`; relative images are read from `assets_root`."""
-    body = _markdown().render(markdown_text, {"root": Path(assets_root).resolve()})
-    return _page().render(title=title, body=body.strip())
+def _page() -> jinja2.Template:
+    return template("page.html.j2")
+
+
+def render_body(markdown_text: str, assets_root: Path, cite_link: CiteLink | None = None) -> str:
+    """The HTML of `markdown_text` alone (no page around it), as `render_html` renders it."""
+    return _markdown().render(markdown_text, {"root": Path(assets_root).resolve(), "cite_link": cite_link}).strip()
+
+
+def render_html(markdown_text: str, assets_root: Path, title: str, cite_link: CiteLink | None = None) -> str:
+    """A complete, self-contained HTML page for `markdown_text`; relative images are read from `assets_root`;
+    with `cite_link`, citation tags link to their page views."""
+    return _page().render(title=title, body=render_body(markdown_text, assets_root, cite_link))

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from surveyor.errors import InputError
-from surveyor.grounding import format_citation
+from surveyor.grounding import Citation, format_citation
 from surveyor.index.catalog import Catalog
 from surveyor.settings import Settings
 from surveyor.write.digest.fields import FIELD_TITLES, _clean
@@ -52,12 +52,13 @@ def render_markdown(result: DigestResult, image_link) -> str:
                 source = md_math(eq["latex"]) if eq.get("latex") else md_code(eq.get("text") or "")
                 if eq.get("image"):
                     label = f"Eq. ({eq['number']}), p.{eq['page']}" if eq.get("number") else f"Equation, p.{eq['page']}"
-                    lines += [md_image(label, image_link(eq["image"])), ""]
+                    lines += [md_image(label, image_link(eq["image"]), Citation(pick.arxiv_id, int(eq["page"]))), ""]
                 lines += [source, ""]
             if name == "architecture" and pick.figure:
                 fig = pick.figure
                 label = f"Figure {fig['number']}" if fig.get("number") else "Figure"
-                lines += [md_image(f"{label}, p.{fig['page']}", image_link(fig["image"])), ""]
+                lines += [md_image(f"{label}, p.{fig['page']}", image_link(fig["image"]),
+                                   Citation(pick.arxiv_id, int(fig["page"]))), ""]
                 if fig.get("caption") and _clean(fig["caption"])[:80] not in pick.fields.get("architecture", ""):
                     lines += [f"*{label} (p.{fig['page']}):* {md_escape(fig['caption'])} "
                               + format_citation(pick.arxiv_id, fig['page']), ""]
@@ -99,7 +100,7 @@ def write_digest(settings: Settings, result: DigestResult, formats: str = "all",
         atomic_write_text(md_path, markdown)
         files["md"] = str(md_path)
     if formats in ("html", "all"):
-        html = _render_html(markdown, out, f"Weekly digest {result.since} – {result.until}")
+        html = _render_html(markdown, out, f"Weekly digest {result.since} – {result.until}", settings)
         if html is not None:
             html_path = out / f"{result.label}.html"
             atomic_write_text(html_path, html)
@@ -132,11 +133,16 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def _render_html(markdown: str, assets_root: Path, title: str) -> str | None:
+def _render_html(markdown: str, assets_root: Path, title: str, settings) -> str | None:
     try:
         from surveyor.render.html import render_html
+        from surveyor.render.pageview import AssetPageViews
     except ModuleNotFoundError as exc:
         if exc.name == "surveyor.render":
             return None
         raise
-    return render_html(markdown, assets_root, title)
+    pages = AssetPageViews(settings, assets_root)  # citations open their page with the quote highlighted
+    try:
+        return render_html(markdown, assets_root, title, cite_link=pages)
+    finally:
+        pages.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 
+from surveyor.grounding.citations import Citation
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.render.html import md_code, md_escape, md_image, md_math, md_table
 from surveyor.sources.identity import safe_key
@@ -65,13 +66,17 @@ def pick_headline(quotes) -> tuple[str, int] | None:
 
 # --------------------------------------------------------------------------- per paper
 
+# Keys a paper section's cached draft with its Markdown layout (2: crops carry their page as the image title),
+# so a layout change rebuilds paper sections only, not the model-written paragraphs.
+PAPER_FORMAT = 2
+
 
 def paper_section(writer: _Writer, entry: Entry, assets: set[tuple[str, str]]) -> dict:
     """One paper's section, from the draft cache when its card, key and metadata are unchanged."""
     card = entry.card
     inputs = {"kind": "paper", "card": card.to_dict(), "key": entry.key, "era": entry.era,
               "meta": [entry.record.meta.title, entry.record.meta.authors, entry.record.meta.published],
-              "sha": entry.record.sha256}
+              "sha": entry.record.sha256, "format": PAPER_FORMAT}
     section = f"paper:{entry.pid}"
     draft = writer.cache.get_or_make(section, inputs, lambda: _paper_draft(writer, entry))
     for rel in draft.get("assets", []):
@@ -120,7 +125,7 @@ def _paper_draft(writer: _Writer, entry: Entry) -> dict:
         if image:
             rel = f"assets/{safe_key(entry.pid)}/{image}"
             used_assets.append(image)
-            lines.extend(["", md_image(f"{label} of {entry.cite_id}, page {page}", rel)])
+            lines.extend(["", md_image(f"{label} of {entry.cite_id}, page {page}", rel, Citation(entry.cite_id, page))])
         lines.append("")
         if eq.get("latex"):
             lines.append(md_math(eq["latex"]))
@@ -152,7 +157,8 @@ def _paper_draft(writer: _Writer, entry: Entry) -> dict:
         number = figure.get("number")
         caption = collapse(figure.get("caption") or "")
         bare = re.sub(r"^(?:Figure|Fig\.)\s*\d*[:.]?\s*", "", caption)
-        lines.extend(["", md_image(f"Figure {number or ''} of {entry.cite_id}, page {page}: {bare[:120]}", rel)])
+        lines.extend(["", md_image(f"Figure {number or ''} of {entry.cite_id}, page {page}: {bare[:120]}", rel,
+                                   Citation(entry.cite_id, page))])
         already = any(match_key(caption)[:60] in k for k in quoted)
         rendered = writer.quote(section, entry, caption, page, claims, words=40) if caption and not already else None
         fig_label = f"Figure {number}" if number else "Architecture figure"

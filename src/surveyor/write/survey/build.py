@@ -43,6 +43,7 @@ from surveyor.errors import LLMError
 from surveyor.files import atomic_write_json, atomic_write_text
 from surveyor.index.catalog import Catalog, PaperRecord
 from surveyor.render.html import render_html
+from surveyor.render.pageview import AssetPageViews
 from surveyor.render.runinfo import Timer, check_writable, publish_dir, run_record
 from surveyor.render.timeline import timeline_png
 from surveyor.settings import Settings
@@ -219,8 +220,12 @@ class SurveyBuilder:
                 if "md" in self.options.formats:
                     atomic_write_text(out.path / "survey.md", md_text)
                 if "html" in self.options.formats:
-                    atomic_write_text(out.path / "survey.html",
-                                      render_html(md_text, out.path, f"Survey: {topic.title}"))
+                    pages = AssetPageViews(self.settings, out.path)  # citations open their page, quote highlighted
+                    try:
+                        atomic_write_text(out.path / "survey.html",
+                                          render_html(md_text, out.path, f"Survey: {topic.title}", cite_link=pages))
+                    finally:
+                        pages.close()
                 atomic_write_json(out.path / "support.json", {"summary": summary, "claims": claims})
             seconds = time.perf_counter() - started
             eras = {era: [e.cite_id for e in entries if e.era == era] for era in ("traditional", "recent")}
