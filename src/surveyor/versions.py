@@ -9,4 +9,4 @@ CHUNKER = "1"           # blocks → chunks sized for the embedder (index.chunki
 EQUATIONS = "2"         # per-page equation cache (evidence.equation_cache)
 CARDS = "3"             # evidence cards (evidence.cards)
 SURVEY_WRITER = "3"     # cached survey drafts (write.survey)
-TABLES = "1"            # per-paper result-table rows (evidence.tables)
+TABLES = "2"            # per-paper result-table rows (evidence.tables)

@@ -8,7 +8,8 @@ result numbers in them (`datasets`); display equations (`equations`,
 with `equation_text` for math-glyph repair, `equation_layout` and `equation_displays` for
 detection, `equation_cache` for pages asked about), figures (`figures`), their PNG crops
 (`crops`), LaTeX equations from a paper's source (`latex`) and result tables as rows of
-(method, benchmark, metric, value, table, page) with their cache (`tables`).
+(method, benchmark, metric, value, table, page) with their cache (`tables`), what each value is and
+which tables hold results, and benchmarks shared across papers (`table_labels`).
 
 May import: surveyor.index (the catalog, the parsed PDF and its one `open_pdf`),
 surveyor.grounding, surveyor.sources.identity, settings, files, errors, textnorm.
