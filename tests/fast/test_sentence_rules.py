@@ -11,7 +11,6 @@ import pytest
 
 from surveyor.evidence import slots
 from surveyor.evidence.datasets import dataset_names_in
-from surveyor.evidence.marks import is_marked
 from surveyor.evidence.sections import Sentence, _roles
 from surveyor.evidence.sentence_rules import (
     cites_other_work,
@@ -23,6 +22,7 @@ from surveyor.evidence.sentence_rules import (
     is_success_claim,
     weakness,
 )
+from surveyor.index.marks import is_marked
 
 CONTEXT = slots.PaperContext(Counter({"ImageNet-1k": 6, "ImageNet": 4}), ("TinyViT",))
 

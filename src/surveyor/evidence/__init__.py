@@ -1,7 +1,7 @@
 """Evidence taken verbatim from papers, deterministically and without a model.
 
 Owns the evidence card of a paper and its cache (`cards`), built from the paper's sentences
-and their section roles (`sections`) less a reader's notes (`marks`), what kind of sentence
+and their section roles (`sections`; a reader's notes were dropped by index.marks), what kind of sentence
 each is (`sentence_rules`: another paper's work, a signpost, a caption, a success claim, a
 weakness, a plan), how well each fits a card's fields (`slots`) and the benchmark names and
 result numbers in them (`datasets`); display equations (`equations`,
