@@ -20,8 +20,8 @@ from surveyor.textnorm import match_key
 NOTED = "2305.02301"
 
 
-def _comments(paper_id: str = NOTED) -> list[str]:
-    with pymupdf.open(corpus_pdf(paper_id)) as doc:
+def _comments(pdf=None) -> list[str]:
+    with pymupdf.open(pdf or corpus_pdf(NOTED)) as doc:
         return [match_key(a.info["content"])[:60] for page in doc for a in page.annots()
                 if a.type[1] == "FreeText" and a.info.get("content", "").strip()]
 
@@ -58,10 +58,10 @@ def test_a_parser_bump_reparses_and_reembeds_only_the_changed_paper(ingested_hom
     comments = _comments()
     catalog = Catalog(home / "index")
     try:
-        papers = [p.paper_id for p in catalog.papers()]
+        papers = {p.paper_id: home / p.file for p in catalog.papers()}
     finally:
         catalog.close()
-    annotated = sorted(p for p in papers if _comments(p))  # 2305.02301 and 2501.12948 carry typed comments
+    annotated = sorted(p for p, pdf in papers.items() if _comments(pdf))  # 2305.02301 and 2501.12948 have comments
     assert NOTED in annotated and len(annotated) < len(papers)
     # The parser before this one: no reader marks. Only the annotated papers' chunks change.
     with monkeypatch.context() as patch:

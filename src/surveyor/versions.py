@@ -8,6 +8,6 @@ PARSER = "2"            # PDF → blocks in reading order, a reader's notes drop
                         # re-parses stored papers at the next ingest, re-embedding those whose chunks change
 CHUNKER = "1"           # blocks → chunks sized for the embedder (index.chunking); also keys BM25 tokens
 EQUATIONS = "2"         # per-page equation cache (evidence.equation_cache)
-CARDS = "3"             # evidence cards (evidence.cards)
+CARDS = "4"             # evidence cards (evidence.cards)
 SURVEY_WRITER = "3"     # cached survey drafts (write.survey)
 TABLES = "2"            # per-paper result-table rows (evidence.tables)

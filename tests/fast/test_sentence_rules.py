@@ -167,6 +167,7 @@ def test_signposts():
     assert is_signpost("In this section, we describe our training setup.")
     assert is_signpost("However, our setup still has important disanalogies, which we now elaborate on.")
     assert is_signpost("The rest of this paper is organized as follows.")
+    assert is_signpost("We end with a discussion to motivate future work on simple methods (§6).")
     assert not is_signpost("We train for 16 epochs with a cosine learning rate schedule.")
 
 

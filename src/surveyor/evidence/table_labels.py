@@ -18,7 +18,8 @@ positions, no PDF here.
 - `non_result(caption, labels, values, text_cells)` → the reason a table is not a result table,
   or "": its caption's first sentence names statistics, hyper-parameters, prompts, examples,
   lengths or data sizes and no result word; or it is only a noun phrase naming datasets; or most
-  of its column labels are sizes/counts/hours with no metric among them; or fewer than half its
+  of its column labels are sizes/counts/hours with no metric among them nor a result word in the
+  caption; or fewer than half its
   cells after the row label are numbers (prompt examples, text tables); or every value is a
   bare integer and neither caption nor header names a metric (counts, not scores).
 - `own_names(title, abstract)`: the paper's method names (the title's "Name:" head, words with two
@@ -181,8 +182,8 @@ def non_result(caption: str, labels: list[str], values: list[str], text_cells: i
     if first and _DATA_PHRASE.fullmatch(first) and not _RESULTS.search(first):
         return "caption names datasets"
     distinct = list(dict.fromkeys(_clean(x) for x in labels if x))
-    if distinct and not any(is_metric(x) for x in distinct) and sum(bool(_SIZE.match(x)) for x in distinct) * 2 > len(
-            distinct):
+    if distinct and not any(is_metric(x) for x in distinct) and not _RESULTS.search(first) \
+            and sum(bool(_SIZE.match(x)) for x in distinct) * 2 > len(distinct):
         return "header names sizes or counts"
     if values and text_cells > len(values):
         return "mostly text cells"
