@@ -18,7 +18,7 @@ is a false positive and an empty slot is right. Datasets: the share of gold `nam
 
 --no-media skips equations and figures (for quick iterations; the seconds are then quotes only).
 
-Also counts quotes taken from a reader's notes: text that occurs only in blocks marks.py finds
+Also counts quotes taken from a reader's notes: text that occurs only in blocks index.marks finds
 to be a reader's (typed comments, handwriting, summary pages), not in the paper's own blocks.
 
 Reports per slot: top-1 right over the labelled papers (the target), how often any of the
@@ -133,17 +133,23 @@ def build(pdf: Path, row: dict, settings) -> tuple[object, float, float]:
 
 
 def _reader_quotes(card, pdf: Path, parsed) -> list[str] | None:
-    """Quotes whose text occurs only in a reader's notes (marks.py), not in the paper's own blocks; None: no marks.py."""
+    """Quotes whose text occurs only in a reader's notes (index.marks), not in the paper's own blocks (the parser
+    drops the notes, so its blocks are the paper's own); None: no index.marks."""
     try:
-        from surveyor.evidence.marks import is_marked, reader_marks
-    except ImportError:  # an extractor from before reader marks existed
+        from surveyor.index.marks import is_marked, reader_marks
+        from surveyor.index.pymupdf_core import pymupdf
+    except ImportError:  # an extractor from before reader marks were dropped at parse
         return None
-    marks = reader_marks(pdf, parsed)
+    flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
+    with pymupdf.open(pdf) as doc:
+        dicts = [page.get_text("dict", flags=flags) for page in doc]
+        marks = reader_marks(doc, dicts)
     if not marks:
         return []
-    marked, own = [], []
-    for block in parsed.blocks():
-        (marked if is_marked(block.page, block.bbox, block.text, marks) else own).append(match_key(block.text))
+    marked = [match_key(text) for number in marks for raw in dicts[number - 1]["blocks"]
+              if (text := " ".join("".join(s["text"] for s in ln["spans"]) for ln in raw.get("lines", [])))
+              and is_marked(number, tuple(raw["bbox"]), text, marks)]
+    own = [match_key(block.text) for block in parsed.blocks()]
     out = []
     for _, quote in card.quotes():
         key = match_key(quote.text)[:60]

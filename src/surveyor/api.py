@@ -320,9 +320,11 @@ class PaperResults:
     tables: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # tables that are not results, each with the reason
 
     def to_json(self) -> dict[str, Any]:
-        return {"paper_id": self.paper_id, "tables": self.tables, "rows": self.rows, "notes": self.notes}
+        return {"paper_id": self.paper_id, "tables": self.tables, "rows": self.rows, "notes": self.notes,
+                "skipped": self.skipped}
 
 
 def results(paper_id: str, *, home: str | Path | None = None, settings: Settings | None = None) -> PaperResults:
@@ -337,7 +339,8 @@ def results(paper_id: str, *, home: str | Path | None = None, settings: Settings
     finally:
         catalog.close()
     found = paper_tables(settings, record)
-    return PaperResults(record.paper_id, found.tables, [r.to_dict() for r in found.rows], found.notes)
+    return PaperResults(record.paper_id, found.tables, [r.to_dict() for r in found.rows], found.notes,
+                        found.skipped)
 
 
 # --------------------------------------------------------------------------- writers

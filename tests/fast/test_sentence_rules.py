@@ -11,7 +11,6 @@ import pytest
 
 from surveyor.evidence import slots
 from surveyor.evidence.datasets import dataset_names_in
-from surveyor.evidence.marks import is_marked
 from surveyor.evidence.sections import Sentence, _roles
 from surveyor.evidence.sentence_rules import (
     cites_other_work,
@@ -23,6 +22,7 @@ from surveyor.evidence.sentence_rules import (
     is_success_claim,
     weakness,
 )
+from surveyor.index.marks import is_marked
 
 CONTEXT = slots.PaperContext(Counter({"ImageNet-1k": 6, "ImageNet": 4}), ("TinyViT",))
 
@@ -167,6 +167,7 @@ def test_signposts():
     assert is_signpost("In this section, we describe our training setup.")
     assert is_signpost("However, our setup still has important disanalogies, which we now elaborate on.")
     assert is_signpost("The rest of this paper is organized as follows.")
+    assert is_signpost("We end with a discussion to motivate future work on simple methods (§6).")
     assert not is_signpost("We train for 16 epochs with a cosine learning rate schedule.")
 
 

@@ -105,11 +105,13 @@ def register(app: typer.Typer, state) -> None:
             typer.echo(f"{found.paper_id}: no result-table rows found (no captioned table in the text layer)")
         for row in found.rows:
             own = " (own)" if row["own"] else ""
-            where = " / ".join(x for x in (row["benchmark"], row["metric"]) if x) or "?"
+            where = " / ".join(x for x in (row["benchmark"], row["metric"], row.get("setting", "")) if x) or "?"
             typer.echo(f"Table {row['table']} p.{row['page']:<3} {_one_line(row['method'], 40)}{own}: "
                        f"{_one_line(where, 40)} = {row['value']}")
         for note in found.notes:
             typer.echo(f"note: {note}")
+        for skipped in found.skipped:
+            typer.echo(f"not a result table: {skipped}")
 
     @app.command()
     def card(arxiv_id: str = typer.Argument(..., help="arXiv id of a paper in the corpus"),

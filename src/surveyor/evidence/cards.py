@@ -16,7 +16,7 @@ Every quote is a whole sentence taken from one text block, and is kept only if i
 that is not on its page. A field holds the sentences an expert would quote, or nothing:
 a related-work sentence is never an innovation, a success claim never a limitation,
 "we leave this for future work" never future work, a caption that only labels a figure
-never stands alone, and a reader's notes in the PDF are never quoted (marks.py). Cards are cached as JSON per paper, per extractor version
+never stands alone, and a reader's notes in the PDF are never quoted (the parser drops them: index.marks). Cards are cached as JSON per paper, per extractor version
 and per PDF hash, so unchanged papers are never extracted twice.
 
     card = get_card(settings, "1707.06347")
@@ -39,7 +39,6 @@ from pathlib import Path
 from surveyor import versions
 from surveyor.errors import InputError
 from surveyor.evidence.datasets import _dataset_name_counts, _names
-from surveyor.evidence.marks import reader_marks
 from surveyor.evidence.sections import Sentence, _block_roles, _candidate_sentences, _verified
 from surveyor.evidence.slots import (
     _FIELD_GROUPS,
@@ -234,7 +233,7 @@ def _fill(card: EvidenceCard, settings: Settings, pdf_path: Path, parsed, page_t
     if not parsed.has_text:
         card.note = "no text layer (image-only PDF?): nothing to extract"
         return card
-    blocks = _block_roles(parsed, reader_marks(pdf_path, parsed))  # a reader's notes are not the paper's words
+    blocks = _block_roles(parsed)  # a reader's notes were dropped by the parser (index.marks)
     sentences = _verified(_candidate_sentences(blocks), page_text)
     if not sentences:
         card.note = "no sentence of the text layer could be read as prose: nothing to extract"

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from surveyor.evidence.marks import is_marked
 from surveyor.index.pdfparse import Block, ParsedPdf
 from surveyor.textnorm import match_key, split_sentences
 
@@ -66,19 +65,17 @@ class Sentence:
     order: int         # position in the paper, for stable ties
 
 
-def _block_roles(parsed: ParsedPdf, marks: dict | None = None) -> list[tuple[Block, frozenset]]:
+def _block_roles(parsed: ParsedPdf) -> list[tuple[Block, frozenset]]:
     """Each prose block with the roles of its chapter (top-level heading) and its own section.
 
     Chapters with no telling name that sit between the introduction and the experiments
     are taken as method sections: papers often name theirs after the method itself.
-    Blocks that are a reader's marks (marks.reader_marks) are left out, headings included.
+    A reader's marks never get here: the parser drops them (index.marks).
     """
     chapter, chapter_roles = "Front matter", set()
     seen_intro = seen_experiments = in_appendix = False
     out: list[tuple[Block, frozenset]] = []
     for block in parsed.blocks():
-        if marks and is_marked(block.page, block.bbox, block.text, marks):
-            continue
         if block.is_heading:
             in_appendix |= block.kind == "references"  # everything after the bibliography is back matter
             if _is_chapter(block.text):

@@ -6,7 +6,9 @@ the "lines" and the "text" strategy (35 s for 2305.04091), and on these PDFs its
 decimals from their digits ("687\\n.") where the text layer says 68.7. Here, text lines of the
 caption's column are grouped into visual rows by height; the rows next to the caption (below
 it, or above when more tabular rows lie there) are the table; rows before the first one with a
-number are its header; a number's column header is the header text over it. Every value is
+number are its header. What each value is (method, benchmark, metric, setting), which way round
+the table is and whether it holds results at all is `evidence.table_labels`; tables that are not
+results (statistics, hyper-parameters, prompts) are listed in `skipped` with the reason. Every value is
 checked on the page's text and a row's `row_text` (its lines in the page's text order) is kept
 only when it is on the page verbatim, so an answer can quote it.
 
@@ -22,6 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from surveyor import versions
+from surveyor.evidence.table_labels import (
+    column_labels,
+    is_metric,
+    names_own,
+    non_result,
+    own_names,
+    split_labels,
+    transposed,
+)
 from surveyor.files import atomic_write_json
 from surveyor.grounding import quote_on_page
 from surveyor.index.catalog import PaperRecord
@@ -35,10 +46,7 @@ log = logging.getLogger(__name__)
 CAPTION = re.compile(r"^\s*Table\s+([A-Z]?\d+)\s*[:.|]\s*", re.IGNORECASE)
 _NUMBER_CELL = re.compile(r"^[-−+]?\(?[-−+]?\d+(?:[.,]\d+)*\s*%?\)?(?:\s*(?:[±/]|\+/-)\s*\d+(?:\.\d+)?%?)*"
                           r"\s*(?:\([-−+]?\d+(?:\.\d+)?%?\))?[†‡*∗§]*(?:\s*\[\d+\])?$")
-_METRIC = re.compile(r"\b(?:acc(?:uracy)?|f1|em|bleu|rouge(?:-\w+)?|wer|cer|fid|psnr|ssim|lpips|mos|\w*mos|"
-                     r"spider|cider|map|map@\d+|recall(?:@\d+)?|r@\d+|precision|auc|score|perplexity|ppl|"
-                     r"pass@\d+|win rate|success(?: rate)?|latency|rtf|error|loss|corr\.?|spearman|pearson|"
-                     r"avg|average|exact match|top-?[15])\b", re.IGNORECASE)
+_DECIMAL = re.compile(r"^[-−+]?\d+[.,]\d+%?[†‡*∗§]*$|^\d+(?:\.\d+)?%$")
 _DASHES = {"-", "–", "—", "−", "N/A", "n/a", "/"}
 ROW_GAP = 4.0          # points: lines whose centres are this close are one visual row
 TABLE_GAP = 26.0       # points: a larger vertical gap ends the table
@@ -46,7 +54,7 @@ CELL_GAP = 4.5         # points: words further apart are separate cells
 PROSE_WORDS = 9        # a line of this many words, mostly not numbers, is running text
 MAX_CAPTION = 300
 HEADER_MAX_WORDS = 6   # a header cell is short
-HEADER_ROWS = 3        # the header is at most this many rows over the first row of numbers
+HEADER_ROWS = 4        # the header is at most this many rows over the first row of numbers
 
 
 @dataclass
@@ -61,6 +69,7 @@ class ResultRow:
     own: bool = False
     row_text: str = ""      # the row as on the page (verbatim-checkable); "" when its lines are not contiguous
     group: str = ""         # the label of the block of rows it sits in ("MultiArith", "Zero-Shot"), if any
+    setting: str = ""       # what else the labels say: "5-shot", a model size beside the method ("129M")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +80,7 @@ class PaperTables:
     tables: int = 0
     rows: list[ResultRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "Table 10 p.22: caption names statistics, ..."
 
 
 @dataclass
@@ -121,36 +131,20 @@ def _page_lines(page) -> list[_Line]:
 
 def _cells(row: list[_Line]) -> list[tuple[float, float, str, bool, list]]:
     """A visual row's cells left to right: (x0, x1, text, bold, words); words further apart than CELL_GAP
-    split cells."""
+    split cells, and so does a decimal number set close to a name or another number ("[63] 67.3", "62.5 8.5")."""
     cells: list[list] = []
     for line in row:
         words = line.words or [(line.x0, line.x1, line.text.strip())]
         current: list | None = None
         for x0, x1, word in words:
-            if current is not None and x0 - current[1] <= CELL_GAP:
+            if current is not None and x0 - current[1] <= CELL_GAP and not (
+                    _DECIMAL.match(word) and not re.search(r"(?:±|/|\(|\+/-)$", current[2])):
                 current[1], current[2] = x1, f"{current[2]} {word}"
                 current[4].append((x0, x1, word))
             else:
                 current = [x0, x1, word, line.bold, [(x0, x1, word)]]
                 cells.append(current)
     return [(c[0], c[1], collapse(c[2]), c[3], c[4]) for c in sorted(cells, key=lambda c: c[0])]
-
-
-def _header_over(header_cells: list, x0: float, x1: float) -> str:
-    """The header text over a value at x0..x1: the header cells it overlaps; of a wide multi-word cell
-    ("WVMOS↑ CER↓ SSIM↑" set with narrow gaps), only the word nearest the value."""
-    centre = (x0 + x1) / 2
-    over = [h for h in header_cells if min(x1, h[1]) - max(x0, h[0]) > -2]
-    if not over and header_cells:
-        near = min(header_cells, key=lambda h: abs((h[0] + h[1]) / 2 - centre))
-        over = [near] if abs((near[0] + near[1]) / 2 - centre) <= 30 else []
-    parts = []
-    for h in over:
-        if len(h[4]) > 1 and h[1] - h[0] > 2.5 * max(x1 - x0, 1.0):
-            parts.append(min(h[4], key=lambda w: abs((w[0] + w[1]) / 2 - centre))[2])
-        else:
-            parts.append(h[2])
-    return " ".join(parts)
 
 
 def _visual_rows(lines: list[_Line]) -> list[list[_Line]]:
@@ -213,28 +207,6 @@ def _run(rows: list[list[_Line]], start: float, stops: list[float], down: bool) 
 # =========================================================================== rows of one table
 
 
-def _split_header(header: str, caption: str) -> tuple[str, str]:
-    """(benchmark, metric) from a column header ("IMDb (acc.)", "CER↓", "GSM8K") and the caption."""
-    header = collapse(header.replace("↑", " ").replace("↓", " "))
-    paren = re.search(r"\(([^()]*)\)\s*$", header)
-    if paren and _METRIC.search(paren.group(1)):
-        return collapse(header[: paren.start()]), paren.group(1).strip()
-    if header and _METRIC.fullmatch(header.strip(" .")):
-        return _caption_benchmark(caption), header
-    metric = _METRIC.search(caption)
-    return header, metric.group(0) if metric else ""
-
-
-def _caption_benchmark(caption: str) -> str:
-    """The benchmark a caption names: "... on the dev sets of the GLUE benchmark" → GLUE."""
-    for pattern in (r"(?:the|on|of)\s+([A-Z][\w\-.]*[A-Z0-9][\w\-.]*)\s+(?:benchmark|dataset|test|dev|validation)",
-                    r"\bon\s+(?:the\s+)?([A-Z][\w\-.]*[A-Z0-9][\w\-.]*)"):
-        found = re.search(pattern, caption)
-        if found:
-            return found.group(1).rstrip(".")
-    return ""
-
-
 def _row_text(row: list[_Line], page_lines: list[_Line], page_text: str) -> str:
     """The row as the page's text has it: its lines in text order, or the run of text from its first line to
     its last when at most two label lines of a neighbouring row sit inside ("Retroformer (w/ LoRA r=1) 0.53M");
@@ -251,64 +223,127 @@ def _row_text(row: list[_Line], page_lines: list[_Line], page_text: str) -> str:
     return ""
 
 
-def _rows_of_table(rows: list[list[_Line]], number: str, page_no: int, caption: str, page_text: str,
-                   own_names: list[str], page_lines: list[_Line]) -> list[ResultRow]:
+_HEADER_WORDS = re.compile(r"^(?:methods?|models?|approach(?:es)?|systems?|settings?|baselines?|datasets?|"
+                           r"benchmarks?|tasks?)$", re.IGNORECASE)
+
+
+@dataclass
+class _DataRow:
+    labels: list            # the label cells left of the first value
+    values: list            # the cells from the first value on
+    header: list            # the header rows over it (at most HEADER_ROWS)
+    group: str
+    row_text: str
+
+
+def _table_cells(rows: list[list[_Line]], page_text: str, page_lines: list[_Line]) -> list[_DataRow]:
+    """The table's data rows with their header rows and block label: rows before the first one with a number
+    are the header; a header row after data starts a new band; a lone label between data rows labels a block."""
     header_rows: list[list] = []
-    header_cells: list = []
-    out: list[ResultRow] = []
+    out: list[_DataRow] = []
     seen_data = False
     group, group_x = "", None
-    for row in rows:
-        cells = _cells(row)
+    cells_of = [_cells(r) for r in rows]
+    for index, (row, cells) in enumerate(zip(rows, cells_of)):
         first_number = next((i for i, c in enumerate(cells) if _is_number(c[2]) or c[2] in _DASHES), None)
+        if first_number == 1 and not seen_data and _HEADER_WORDS.match(cells[0][2]):
+            first_number = None  # "Method | 2 / 1024 | 3 / 1536": numbers that are column labels
         if first_number is None:
             if seen_data and len(cells) == 1:  # "Few-Shot": a label over the rows below
                 group, group_x = cells[0][2], None
+                continue
+            if header_rows and len(cells) == 1 and _next_is_data(cells_of[index + 1 :]) and (
+                    len(cells[0][2].split()) >= 3 or cells[0][0] <= min(c[0] for r in cells_of for c in r[:1]) + 5):
+                group, group_x = cells[0][2], None  # "Open-Source Models" right over the rows: a block label
                 continue
             if seen_data:  # a second band of the table under headers of its own
                 header_rows, seen_data = [], False
             # a header row: short cells only (a long one is text beside the table)
             header_rows.append([c for c in cells if len(c[2].split()) <= HEADER_MAX_WORDS])
-            header_cells = [c for r in header_rows[-HEADER_ROWS:] for c in r]
             continue
         seen_data = True
         label_cells = cells[:first_number]
         if label_cells and group_x is not None and label_cells[0][0] < group_x:
             group, group_x = "", None  # a row that starts under the block label ends the block
-        if len(label_cells) >= 2:  # "MultiArith | Greedy": a block label, then the method
-            group, group_x = label_cells[0][2], label_cells[0][1]
+        if len(label_cells) >= 2 and _block_label(label_cells, cells_of[index + 1 :]):
+            group, group_x = label_cells[0][2], label_cells[0][1]  # "MultiArith | Greedy", then "Sampling"
             label_cells = label_cells[1:]
-        method = collapse(" ".join(c[2] for c in label_cells))
-        if not method or not re.search(r"[A-Za-z]", method):
-            continue  # a malformed row: numbers without a name
-        row_text = _row_text(row, page_lines, page_text)
-        own = (any(c[3] for c in label_cells) or bool(re.search(r"\bours\b", method, re.I))
-               or any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", method) for n in own_names))
-        for x0, x1, text, _bold, _words in cells[first_number:]:
-            if not _is_number(text):  # a dash (no result) or a word inside the values
-                continue
-            if not numbers_in(text) <= numbers_in(page_text) or not quote_on_page(text, page_text):
-                continue  # a value the page's text does not state
-            benchmark, metric = _split_header(_header_over(header_cells, x0, x1), caption)
-            out.append(ResultRow(method, benchmark, metric, text, number, page_no, caption, own, row_text, group))
+        out.append(_DataRow(label_cells, cells[first_number:], header_rows[-HEADER_ROWS:], group,
+                            _row_text(row, page_lines, page_text)))
     return out
 
 
-def own_names(title: str) -> list[str]:
-    """The paper's declared names in its title: "DistilBERT, a distilled ..." → DistilBERT; "LATS: ..." → LATS."""
-    head = re.split(r"[:,]", title, maxsplit=1)[0].strip() if re.search(r"[:,]", title) else ""
-    names = [head] if head and len(head.split()) <= 2 else []
-    names += [w for w in re.findall(r"\b[\w-]+\b", title) if sum(c.isupper() for c in w) >= 2 and len(w) >= 3]
-    return list(dict.fromkeys(n for n in names if n))
+def _next_is_data(following: list[list]) -> bool:
+    return bool(following) and any(_is_number(c[2]) for c in following[0][1:])
+
+
+def _block_label(label_cells: list, following: list[list]) -> bool:
+    """A first label cell is a block label (it spans the rows below) when the next row with a value has no
+    cell starting under it; it is the method's own column when the next row has one there too."""
+    for cells in following:
+        if any(_is_number(c[2]) for c in cells):
+            return not any(abs(c[0] - label_cells[0][0]) <= 5 for c in cells[:1])
+    return False
+
+
+def _value_columns(data: list[_DataRow]) -> list[tuple[float, float]]:
+    columns: list[list[float]] = []
+    for cell in sorted((c for d in data for c in d.values if _is_number(c[2])), key=lambda c: c[0]):
+        if columns and cell[0] <= columns[-1][1] + 1:
+            columns[-1][1] = max(columns[-1][1], cell[1])
+        else:
+            columns.append([cell[0], cell[1]])
+    return [(a, b) for a, b in columns]
+
+
+def _rows_of_table(rows: list[list[_Line]], number: str, page_no: int, caption: str, page_text: str,
+                   own: list[str], page_lines: list[_Line]) -> tuple[list[ResultRow], str]:
+    """The table's result rows, or ([], why) when it is not a result table."""
+    data = _table_cells(rows, page_text, page_lines)
+    columns = _value_columns(data)
+    cells: list[tuple[_DataRow, str, str, list[str]]] = []  # (row, row label, value, column labels)
+    text_cells = 0
+    for d in data:
+        method = collapse(" ".join(c[2] for c in d.labels))
+        if not method or not re.search(r"[A-Za-z]", method):
+            continue  # a malformed row: numbers without a name
+        for x0, x1, text, _bold, _words in d.values:
+            if not _is_number(text):  # a dash (no result) or a word inside the values
+                text_cells += text not in _DASHES
+                continue
+            if not numbers_in(text) <= numbers_in(page_text) or not quote_on_page(text, page_text):
+                continue  # a value the page's text does not state
+            cells.append((d, method, text, column_labels(d.header, x0, x1, columns)))
+    labels = [label for *_, col in cells for label in col]
+    why = non_result(caption, labels, [c[2] for c in cells], text_cells)
+    if why:
+        return [], why
+    flip = transposed([c[1] for c in cells], [col for *_, col in cells if col], own)
+    out: list[ResultRow] = []
+    for d, method, value, col in cells:
+        if flip:  # methods are the columns: the row label is the benchmark or the metric
+            name = " ".join(c for c in col if not is_metric(c)) or method
+            benchmark, metric, setting = split_labels([d.group] + [c[2] for c in d.labels], caption)
+            metric = metric or next((c for c in col if is_metric(c)), "")
+            method, group = name, ""
+        else:
+            benchmark, metric, setting = split_labels(col, caption)
+            group = d.group
+            if len(d.labels) >= 2:  # "BLIP | 129M": the method, then its size or setting
+                method = d.labels[0][2]
+                setting = ", ".join(x for x in [collapse(" ".join(c[2] for c in d.labels[1:])), setting] if x)
+        out.append(ResultRow(method, benchmark, metric, value, number, page_no, caption, names_own(method, own),
+                             d.row_text, group, setting))
+    return out, ""
 
 
 # =========================================================================== a paper
 
 
-def extract_tables(pdf: Path, title: str = "") -> PaperTables:
+def extract_tables(pdf: Path, title: str = "", abstract: str = "") -> PaperTables:
     """Result rows of every captioned table in the PDF. Never raises: a failure becomes a note."""
     found = PaperTables()
-    names = own_names(title)
+    names = own_names(title, abstract)
     try:
         doc = open_pdf(pdf)
     except Exception as exc:  # noqa: BLE001 - a damaged or moved PDF gives no tables, not an error
@@ -330,7 +365,9 @@ def extract_tables(pdf: Path, title: str = "") -> PaperTables:
                     used.update(ln.order for r in rows for ln in r)
                     number = CAPTION.match(cap.text).group(1)
                     caption = collapse(" ".join(ln.text for ln in cap_lines))[:MAX_CAPTION]
-                    table_rows = _rows_of_table(rows, number, index + 1, caption, page_text, names, lines)
+                    table_rows, why = _rows_of_table(rows, number, index + 1, caption, page_text, names, lines)
+                    if why:
+                        found.skipped.append(f"Table {number} p.{index + 1}: {why}")
                     if table_rows:
                         found.tables += 1
                         found.rows += table_rows
@@ -359,15 +396,15 @@ def paper_tables(settings: Settings, record: PaperRecord) -> PaperTables:
     cache = settings.index_dir / "tables" / f"{safe_key(record.paper_id)}.{versions.TABLES}.{record.sha256[:12]}.json"
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        return PaperTables(data["tables"], [ResultRow(**r) for r in data["rows"]], data["notes"])
+        return PaperTables(data["tables"], [ResultRow(**r) for r in data["rows"]], data["notes"], data["skipped"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     if not record.file:
         return PaperTables(notes=["no PDF stored for this paper"])
-    found = extract_tables(settings.home / record.file, record.title)
+    found = extract_tables(settings.home / record.file, record.title, record.meta.abstract or "")
     try:
         atomic_write_json(cache, {"tables": found.tables, "rows": [r.to_dict() for r in found.rows],
-                                  "notes": found.notes}, indent=None)
+                                  "notes": found.notes, "skipped": found.skipped}, indent=None)
         stale = re.compile(rf"{re.escape(safe_key(record.paper_id))}\.[^.]+\.[0-9a-f]{{12}}\.json")
         for other in cache.parent.iterdir():
             if other != cache and stale.fullmatch(other.name):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from surveyor import versions
 from surveyor.errors import IndexBusy, PdfError, SurveyorError
 from surveyor.files import atomic_copy
 from surveyor.index.catalog import Catalog, ChunkRow, PaperRecord
@@ -45,10 +46,11 @@ class IngestReport:
     chunks: int = 0
     changed_ids: list[str] = field(default_factory=list)
     listed: list[dict[str, str]] = field(default_factory=list)  # entries of a .bib that gave nothing to ingest
+    reparsed: list[str] = field(default_factory=list)  # papers a new parser changed (also counted in updated)
 
     def to_json(self) -> dict:
         data = {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed,
-                "papers": self.papers, "chunks": self.chunks}
+                "papers": self.papers, "chunks": self.chunks, "reparsed": self.reparsed}
         if self.listed:
             data["listed"] = self.listed
         return data
@@ -187,6 +189,7 @@ class Ingestor:
             try:
                 store = VectorStore(self.settings)
                 reconcile(self.settings, catalog, store)
+                self._reparse_stale(catalog, store, report)
                 self._ingest_files(pdfs, jsonl, catalog, store, report)
                 self._read_missing_references(catalog)
                 # Papers a killed run committed before scoring them are scored now, with the new ones.
@@ -339,6 +342,31 @@ class Ingestor:
             report.updated += 1
         else:
             report.added += 1
+
+    def _reparse_stale(self, catalog: Catalog, store: VectorStore, report: IngestReport) -> None:
+        """After a parser change (versions.PARSER), every stored paper is parsed again; a paper whose chunks
+        come out different is committed again like a new version (chunks, page texts, vectors of its chunks),
+        the others keep theirs, so only the papers the change touches are re-embedded."""
+        if (catalog.get("parser_version") or "1") == versions.PARSER:  # homes before the key: parser 1
+            return
+        papers = [p for p in catalog.papers() if p.file]
+        if papers:
+            self.say(f"parser {versions.PARSER}: reading the {len(papers)} stored papers again")
+        embedder = get_embedder(self.settings.embedding) if papers else None
+        for record in papers:
+            path = self.settings.home / record.file
+            try:
+                parsed = parse_pdf(path)
+            except PdfError as exc:
+                self.say(f"{record.paper_id}: stored PDF unreadable ({exc}); its chunks are kept")
+                continue
+            chunks = chunk_paper(parsed, embedder.count_tokens, self.settings.chunking.max_tokens,
+                                 self.settings.chunking.min_tokens)
+            if [ch.text for ch in chunks] != [r.text for r in catalog.chunks(record.paper_id)]:
+                self._commit_one(_Candidate(path, record.sha256, parsed, record.meta, record.paper_id), catalog,
+                                 store, embedder, report)
+                report.reparsed.append(record.paper_id)
+        catalog.put("parser_version", versions.PARSER)
 
     def _read_missing_references(self, catalog: Catalog) -> None:
         """Reference lists of papers ingested before lists were kept, or read by an older parser: read from

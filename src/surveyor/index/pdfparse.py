@@ -4,7 +4,9 @@ Each block knows its page (1-based), section heading and kind:
 "body", "caption" (Figure/Table captions) or "references" (the bibliography,
 kept but not retrieved by default), and its lines with their boxes (the reference
 parser reads indentation and spacing from them). Page text as PyMuPDF extracts it
-is kept verbatim too: quotes are checked against it.
+is kept verbatim too: quotes are checked against it. A reader's notes (typed comments,
+handwriting-font markup and summary pages: index.marks) are dropped here, from the blocks
+and from the page text, so they never become chunks or quotable text.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from surveyor.errors import PdfError
+from surveyor.index.marks import is_marked, reader_marks
 from surveyor.index.pymupdf_core import pymupdf
 from surveyor.sources.identity import STAMP
 from surveyor.textnorm import collapse
@@ -191,6 +194,10 @@ def _body_size(page_dicts: list[dict]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
+def _raw_text(raw: dict) -> str:
+    return " ".join(_line_text(line) for line in raw.get("lines", []))
+
+
 def _page_text(page_dict: dict) -> str:
     """The page as PyMuPDF's plain-text extraction gives it: blocks in stream order, one line per line."""
     return "\n".join(_line_text(line) for raw in page_dict["blocks"] for line in raw.get("lines", [])) + "\n"
@@ -249,10 +256,15 @@ def parse_pdf(path: Path) -> ParsedPdf:
         flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
         dicts = [pdf_page.get_text("dict", flags=flags) for pdf_page in doc]
         sizes = [(p.rect.width, p.rect.height) for p in doc]
+        marks = reader_marks(doc, dicts)
     except Exception as exc:  # noqa: BLE001 - damaged content streams surface here
         raise PdfError(f"{path}: cannot read page text ({exc})") from None
     finally:
         doc.close()
+    for number in marks:  # a reader's notes are not the paper's text
+        page_dict = dicts[number - 1]
+        page_dict["blocks"] = [raw for raw in page_dict["blocks"]
+                               if not is_marked(number, tuple(raw["bbox"]), _raw_text(raw), marks)]
     body_size = _body_size(dicts)
     pages: list[Page] = []
     for index, (page_dict, (width, height)) in enumerate(zip(dicts, sizes)):

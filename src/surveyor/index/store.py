@@ -1,8 +1,10 @@
 """The vector store: a Chroma collection, embedded under <home>/index or on a Chroma server.
 
 The collection name carries a hash of everything that changes the vectors
-(embedding model, sequence length, chunker and parser versions), so vectors
-made one way never mix with vectors made another.
+(embedding model, sequence length, chunk sizes, chunker version), so vectors
+made one way never mix with vectors made another. A parser change does not
+start a new collection: ingest parses every stored paper again and re-embeds
+only the papers whose chunks change (index.ingest.Ingestor._reparse_stale).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def collection_name(settings: Settings) -> str:
         "chunk_max_tokens": settings.chunking.max_tokens,
         "chunk_min_tokens": settings.chunking.min_tokens,
         "chunker": versions.CHUNKER,
-        "parser": versions.PARSER,
+        "parser": "1",  # frozen: keeps existing collections; parser changes re-embed changed papers only
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     return f"{settings.index.collection_prefix}-{digest}"

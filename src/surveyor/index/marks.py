@@ -13,16 +13,15 @@ tell them apart, neither tied to a particular paper:
   whole summary pages. A paper typeset in such a font keeps its text (the share is large).
 
 `reader_marks` returns, per page, the marks (a rectangle, and for a comment its words);
-`is_marked` says whether a parsed block is one. Figure labels in a comic font are caught
-too, which a card never misses: they are not prose.
+`is_marked` says whether a text block is one. The parser (index.pdfparse) drops marked blocks,
+so a reader's notes never reach page texts, chunks, the index or a card. Figure labels in a
+comic font are caught too, which nobody misses: they are not prose.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
-from surveyor.index.pdfparse import ParsedPdf, open_pdf
 from surveyor.index.pymupdf_core import pymupdf
 
 Box = tuple[float, float, float, float]
@@ -52,32 +51,30 @@ def _font_name(name: str) -> str:
     return name.split("+", 1)[-1]  # "AAAAAK+Noteworthy-Light": the subset prefix says nothing
 
 
-def reader_marks(pdf_path: Path, parsed: ParsedPdf) -> dict[int, list[Mark]]:
-    """Page number (1-based) → the marks a reader added to that page."""
+def reader_marks(doc: pymupdf.Document, page_dicts: list[dict]) -> dict[int, list[Mark]]:
+    """Page number (1-based) → the marks a reader added to that page, from the open document and its
+    pages' `get_text("dict")` (the parser's, so the blocks and their boxes are the same)."""
     marks: dict[int, list[Mark]] = {}
-    doc = open_pdf(pdf_path)
-    try:
-        handwriting_pages = []
-        for index, page in enumerate(doc):
-            for annot in page.annots() or []:
-                content = (annot.info or {}).get("content") or ""
-                if annot.type[1] == "FreeText" and content.strip():
-                    marks.setdefault(index + 1, []).append((tuple(annot.rect), frozenset(_words(content))))
-            if any(_HANDWRITING.search(_font_name(font[3])) for font in page.get_fonts()):
-                handwriting_pages.append(index)
-        if handwriting_pages:
-            _add_handwriting(doc, handwriting_pages, sum(len(p.text) for p in parsed.pages), marks)
-    finally:
-        doc.close()
+    handwriting_pages = []
+    for index, page in enumerate(doc):
+        for annot in page.annots() or []:
+            content = (annot.info or {}).get("content") or ""
+            if annot.type[1] == "FreeText" and content.strip():
+                marks.setdefault(index + 1, []).append((tuple(annot.rect), frozenset(_words(content))))
+        if any(_HANDWRITING.search(_font_name(font[3])) for font in page.get_fonts()):
+            handwriting_pages.append(index)
+    if handwriting_pages:
+        total = sum(len(span["text"]) for d in page_dicts for raw in d["blocks"] for line in raw.get("lines", [])
+                    for span in line["spans"])
+        _add_handwriting(page_dicts, handwriting_pages, total, marks)
     return marks
 
 
-def _add_handwriting(doc, pages: list[int], total_chars: int, marks: dict[int, list[Mark]]) -> None:
-    flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES  # the parser's blocks, the same bboxes
+def _add_handwriting(page_dicts: list[dict], pages: list[int], total_chars: int, marks: dict[int, list[Mark]]) -> None:
     blocks: list[tuple[int, Box, Counter]] = []
     in_hand: Counter = Counter()
     for index in pages:
-        for raw in doc[index].get_text("dict", flags=flags)["blocks"]:
+        for raw in page_dicts[index]["blocks"]:
             chars: Counter = Counter()
             for line in raw.get("lines", []):
                 for span in line["spans"]:
