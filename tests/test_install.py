@@ -33,8 +33,10 @@ def installed(tmp_path_factory) -> Path:
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     Path(purelib, "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Without PYTHONPATH: a checkout's src/ (with the egg-info the build leaves) would read as installed.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=clean)
     assert done.returncode == 0, done.stderr[-2000:]
     return venv
 
@@ -49,7 +51,8 @@ def test_wheel_runs_topics_and_a_survey_from_an_unrelated_folder(installed, inge
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run([str(installed / "bin" / "python"), "-c", "import surveyor; print(surveyor.__file__)"],
-                           capture_output=True, text=True, cwd=elsewhere, check=True).stdout.strip()
+                           capture_output=True, text=True, cwd=elsewhere, check=True,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}).stdout.strip()
     assert Path(where).is_relative_to(installed), where  # the wheel's copy, not the checkout
 
     topics = _run(installed, elsewhere, "topics")
