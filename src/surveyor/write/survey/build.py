@@ -69,7 +69,8 @@ from surveyor.write.survey.select import (
     select_papers,
     topic_records,
 )
-from surveyor.write.survey.themes import assign_themes, background_df, card_text, place_compact
+from surveyor.write.survey.families import background_df
+from surveyor.write.survey.themes import assign_themes, card_text, name_themes, place_compact
 
 
 @dataclass
@@ -182,11 +183,12 @@ class SurveyBuilder:
 
             vectors = get_embedder(self.settings.embedding).embed([card_text(e) for e in entries])
             key_rows = [i for i, e in enumerate(entries) if e.full]
-            themes, reclustered = assign_themes(full, vectors[key_rows], topic, (prev_run or {}).get("themes"),
-                                                 background_df(catalog.papers()))
+            themes, reclustered = assign_themes(full, vectors[key_rows], (prev_run or {}).get("themes"))
             place_compact(entries, vectors, themes)
         by_pid = {e.pid: e for e in full}
         cache = DraftCache(self.topic_dir / ".cache" / "drafts")
+        with self.timer("families"):
+            name_themes(themes, entries, background_df(catalog.papers()), llm, topic, cache)
         writer = _Writer(self.settings, catalog, llm, topic, by_pid, cache, self.options.max_tokens, self.say)
         sections: dict[str, dict] = {}
         assets: set[tuple[str, str]] = set()
