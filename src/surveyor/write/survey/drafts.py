@@ -32,7 +32,7 @@ NEXT_STEPS_PAPERS = 4
 PROMPT_WORDS = 45        # longer evidence lines are cut (marked …) in prompts: prompt time is ~1 s per 80 tokens
 PARAGRAPH_MAX_SENTENCES = 3
 QUOTE_WORDS = 60         # longer quotes are cut at a word boundary (marked …)
-PROMPTS = ("survey_section", "survey_next_steps")
+PROMPTS = ("survey_section", "survey_next_steps", "survey_era")
 
 
 # --------------------------------------------------------------------------- claims
