@@ -58,7 +58,10 @@ from surveyor.write.survey.drafts import (
     support_summary,
     theme_paragraph,
 )
+from surveyor.write.survey.families import background_df
 from surveyor.write.survey.lineage import FIGURE, SCORE_TEXT, Graph, key_scores, lineage_section, timeline_data
+from surveyor.write.survey.narrative import era_narrative, family_challenges
+from surveyor.write.survey.results import results_section
 from surveyor.write.survey.select import (
     ERA_SPLIT,
     THIN_CORPUS,
@@ -69,9 +72,6 @@ from surveyor.write.survey.select import (
     select_papers,
     topic_records,
 )
-from surveyor.write.survey.families import background_df
-from surveyor.write.survey.narrative import era_narrative, family_challenges
-from surveyor.write.survey.results import results_section
 from surveyor.write.survey.themes import assign_themes, card_text, name_themes, place_compact
 
 

@@ -60,7 +60,7 @@ def era_narrative(writer: _Writer, era: str, entries: list[Entry], themes: list[
         going = [g for g in families if g in older]
         parts = []
         if new:
-            parts.append(f"new in this era (no paper before 2024): "
+            parts.append("new in this era (no paper before 2024): "
                          + ", ".join(f"*{md_escape(names.get(g, str(g)))}*" for g in new))
         if going:
             parts.append("continuing from before 2024: " + ", ".join(f"*{md_escape(names.get(g, str(g)))}*"

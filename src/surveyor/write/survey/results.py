@@ -32,7 +32,7 @@ _NOT_BENCHMARKS = frozenset(
     "size params parameters param resolution samples input data train test val dev all overall average avg "
     "model method methods ours baseline teacher student throughput latency macs flops memory speed time "
     "layers heads classes steps epochs batch lr tokens length inf full type setting answer evaluation "
-    "methodology other total mean std".split())
+    "methodology other total mean std low high medium small large base eval".split())
 
 
 def benchmark_key(header: str) -> tuple[str, str] | None:
@@ -79,7 +79,10 @@ def results_section(writer: _Writer, entries: list[Entry], tables_of) -> dict:
                 continue
             by_benchmark[found[0]][e.pid].append(row)
             names.setdefault(found[0], found[1])
-    shared = sorted((k for k, papers in by_benchmark.items() if len(papers) >= 2),
+    # A column named like a method some table lists as a row ("Whisper") compares systems, not benchmarks.
+    methods = {_method_key(r.method) for papers in by_benchmark.values() for rows in papers.values() for r in rows}
+    shared = sorted((k for k, papers in by_benchmark.items()
+                     if len(papers) >= 2 and not any(m.startswith(k) for m in methods)),
                     key=lambda k: (-len(by_benchmark[k]), -sum(len(r) for r in by_benchmark[k].values()), k))
     by_pid = {e.pid: e for e in entries}
     claims: list[dict] = []

@@ -85,7 +85,13 @@ def assign_themes(entries: list[Entry], vectors: np.ndarray, previous: list[dict
             from scipy.cluster.hierarchy import fcluster, linkage
 
             tree = linkage(vectors.astype(np.float64), method="ward")
-            raw = fcluster(tree, t=k, criterion="maxclust")
+            # Outliers split off first: cut deeper until k groups hold two papers or more (singletons then join
+            # their nearest group), so one odd paper does not leave the topic a single family.
+            for cut in range(k, min(len(entries), k + 4) + 1):
+                raw = fcluster(tree, t=cut, criterion="maxclust")
+                sizes = np.bincount(raw)
+                if int((sizes >= 2).sum()) >= k:
+                    break
             labels = {e.pid: int(lab) for e, lab in zip(entries, raw)}
             _merge_singletons(entries, vectors, labels)
     # Number themes by the date of their earliest paper: the narrative goes from old to new.
