@@ -44,11 +44,11 @@ _EDGE = frozenset(
     "capability capabilities ability abilities potential crucial critical important challenge challenges "
     "problem problems issue issues setting settings effectively called leverages leveraging leverage "
     "respectively finally additionally moreover furthermore notably inspired advanced enhanced basic "
-    "open-source model models system systems data training remarkable success successes direction directions "
+    "open-source remarkable success successes direction directions "
     "research natural impressive promising emerging growing recently widely rapid rapidly great significant "
     "line lines area areas field fields community progress advances advance development developments "
     "attention-grabbing powerful superior robust novel unified various diverse real-world wide-ranging "
-    "llm llms mllm mllms vlm vlms language vision paradigm paradigms following contribution contributions "
+    "paradigm paradigms following contribution contributions "
     "long-term zero-shot few-shot one-shot high-quality large-scale small-scale state-of-the-art step-by-step "
     "multi-stage end-to-end out-of-the-box plug-and-play fine-grained general-purpose off-the-shelf billion "
     "million parameters root cause gpt-3 gpt-4 top-1 top-5".split()) | STOPWORDS
@@ -57,6 +57,9 @@ _VERBS = frozenset("is are was were be can could may might will would should do 
                    "incorporates incorporate features feature collaborate collaborates formulated utilizes utilize "
                    "solve solves employs employ adopts adopt enhances enhance enhancing boosts boost yields yield "
                    "requires require remains remain".split())
+# Words that may sit inside a name ("vision transformers", "small language models") but never make one alone.
+_GENERIC = frozenset("model models system systems data training language vision llm llms mllm mllms vlm vlms "
+                     "large multimodal multi-modal learning network networks neural deep".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’][A-Za-z0-9]+)*")
 _CLAUSE = re.compile(r"[.,;:()\[\]!?\"“”]|\s[-–—]\s|—|–")
 
@@ -96,7 +99,7 @@ def phrases(text: str) -> dict[str, str]:
                     break
                 if any(w.lower() in STOPWORDS or w.lower() in _VERBS for w in gram):
                     break
-                if not _noun_like(gram[-1]):
+                if not _noun_like(gram[-1]) or all(w.lower() in _GENERIC for w in gram):
                     continue
                 if n == 1 and not (len(gram[0]) >= 3 and sum(c.isupper() for c in gram[0]) >= 2
                                    or gram[0].count("-") >= 2 and _noun_like(gram[0].split("-")[-1])):

@@ -79,10 +79,11 @@ def results_section(writer: _Writer, entries: list[Entry], tables_of) -> dict:
                 continue
             by_benchmark[found[0]][e.pid].append(row)
             names.setdefault(found[0], found[1])
-    # A column named like a method some table lists as a row ("Whisper") compares systems, not benchmarks.
+    # A column named like the stem of a method some table lists as a row ("Whisper" over "Whisper-large-v3")
+    # compares systems, not benchmarks (a benchmark listed as a row itself, "GSM8K", is still a benchmark).
     methods = {_method_key(r.method) for papers in by_benchmark.values() for rows in papers.values() for r in rows}
     shared = sorted((k for k, papers in by_benchmark.items()
-                     if len(papers) >= 2 and not any(m.startswith(k) for m in methods)),
+                     if len(papers) >= 2 and not any(m.startswith(k) and m != k for m in methods)),
                     key=lambda k: (-len(by_benchmark[k]), -sum(len(r) for r in by_benchmark[k].values()), k))
     by_pid = {e.pid: e for e in entries}
     claims: list[dict] = []
