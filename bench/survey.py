@@ -16,6 +16,12 @@ default: the home is only read) and prints:
   eq          equations shown with their crop image (bar for distillation: ≥ 3)
   arch        architecture figures shown (bar for distillation: ≥ 1)
   era_bad     papers in the wrong era by arXiv date (bar: 0)
+  topic       papers in the topic (catalog, topic score ≥ threshold) / appear: of them, those whose id appears
+              in survey.md (bar: all)
+  cells       results-table values cited [id p.N Table k] / vcell: share re-verified on their page from
+              survey.md (the value on the page, independently of run.json)
+  edges       lineage edges used (recent→traditional, recent→recent, traditional→traditional)
+  families    the approach families and their names (a second line per topic)
 
 --regen TOPIC measures regeneration: in a copy of the home it removes the corpus's 5 newest
 papers (--regen-in-topic: the topic's 5 newest), runs a full survey with cold cards and
@@ -41,7 +47,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from surveyor.grounding import Citation, PageTexts, check_cited, cited_claims  # noqa: E402
+from surveyor.grounding import Citation, PageTexts, check_cited, cited_claims, quote_on_page, table_cells  # noqa: E402
 from surveyor.index.catalog import Catalog  # noqa: E402
 from surveyor.settings import load_settings  # noqa: E402
 from surveyor.topics import all_topics  # noqa: E402
@@ -77,6 +83,12 @@ def measure(settings, result, embedder) -> dict:
                 nopage += 1
                 continue
             passed += check_cited(text, Citation(pid, page), pages, embedder).supported
+        cells = table_cells(md)
+        verified = sum(1 for value, c in cells if quote_on_page(value, catalog.page_text(c.paper_id, c.page)))
+        threshold = settings.topics.threshold
+        topic_ids = [p.arxiv_id or p.paper_id for p in catalog.papers()
+                     if p.topics.get(result.topic, 0.0) >= threshold]
+        appear = sum(1 for pid in topic_ids if f"({pid}," in md or f"[{pid} p." in md)
         era_bad = 0
         for era, ids in result.eras.items():
             for pid in ids:
@@ -88,7 +100,9 @@ def measure(settings, result, embedder) -> dict:
     eq = sum(1 for alt, rel in images if alt.startswith(("Equation", "Unnumbered")) and (out / rel).is_file())
     arch = sum(1 for alt, rel in images if alt.startswith(("Figure", "Architecture")) and (out / rel).is_file())
     return {"outside": outside, "nopage": nopage, "cited": len(claims),
-            "pass": passed / len(claims) if claims else 1.0, "eq": eq, "arch": arch, "era_bad": era_bad}
+            "pass": passed / len(claims) if claims else 1.0, "eq": eq, "arch": arch, "era_bad": era_bad,
+            "topic": len(topic_ids), "appear": appear, "cells": len(cells),
+            "vcell": verified / len(cells) if cells else 1.0}
 
 
 def run_topics(args, settings) -> int:
@@ -99,7 +113,8 @@ def run_topics(args, settings) -> int:
     out_root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-survey-"))
     print(f"home {settings.home}  llm {args.llm}  out {out_root}")
     header = (f"{'topic':<14} {'ok':>3} {'s':>7} {'papers':>9} {'outside':>7} {'nopage':>6} {'cited':>5} "
-              f"{'pass':>6} {'eq':>3} {'arch':>4} {'era_bad':>7}  bars")
+              f"{'pass':>6} {'eq':>3} {'arch':>4} {'era_bad':>7} {'topic':>5} {'appear':>6} {'cells':>5} {'vcell':>6} "
+              f"{'edges':>8}  bars")
     print(header)
     failures = 0
     for name in topics:
@@ -114,17 +129,24 @@ def run_topics(args, settings) -> int:
         seconds = time.perf_counter() - started
         cpu = _cpu() - cpu_started
         m = measure(settings, result, embedder)
-        bars = [m["outside"] == 0, m["nopage"] == 0, m["pass"] >= 0.95, m["era_bad"] == 0, seconds <= 600]
+        budget = 60 if args.llm == "none" else 600
+        bars = [m["outside"] == 0, m["nopage"] == 0, m["pass"] >= 0.95, m["era_bad"] == 0, seconds <= budget,
+                m["appear"] == m["topic"], m["vcell"] == 1.0]
         if name == "distillation":
             bars += [m["eq"] >= 3, m["arch"] >= 1]
         ok = all(bars)
         failures += not ok
         papers = f"{len(result.papers)} ({len(result.eras['traditional'])}/{len(result.eras['recent'])})"
         print(f"{name:<14} {'yes':>3} {seconds:7.1f} {papers:>9} {m['outside']:>7} {m['nopage']:>6} {m['cited']:>5} "
-              f"{m['pass']:>6.1%} {m['eq']:>3} {m['arch']:>4} {m['era_bad']:>7}  {'PASS' if ok else 'FAIL'}"
-              f"   [themes: {'; '.join(result.summary['themes'])}; generated {result.summary['support']['generated']}"
+              f"{m['pass']:>6.1%} {m['eq']:>3} {m['arch']:>4} {m['era_bad']:>7} {m['topic']:>5} {m['appear']:>6} "
+              f"{m['cells']:>5} {m['vcell']:>6.0%} {'/'.join(str(v) for v in result.summary['lineage'].values()):>8}"
+              f"  {'PASS' if ok else 'FAIL'}"
+              f"   [generated {result.summary['support']['generated']}"
               f", rewritten {result.summary['support']['rewritten']}, dropped {result.summary['support']['dropped']};"
               f" cpu {cpu:.0f} s; timings {json.dumps(result.summary['timings'])}]")
+        print(f"{'':<14} families: " + "; ".join(f"{i}. {n}" for i, n in enumerate(result.summary["themes"], 1))
+              + f"  | results benchmarks: {', '.join(result.summary['results']['benchmarks']) or 'none'}"
+              + f", conflicts flagged {result.summary['results']['conflicts']}")
         sys.stdout.flush()
     return failures
 

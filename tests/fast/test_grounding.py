@@ -106,3 +106,14 @@ def test_a_quote_keeps_its_own_bracketed_numbers(tmp_path):
         assert check_cited(quote, Citation("2001.00001", 1), PageTexts(catalog), verbatim=True).supported
     finally:
         catalog.close()
+
+
+def test_table_tags_parse_format_and_stay_out_of_sentence_claims():
+    from surveyor.grounding import cited_claims, table_cells
+
+    tag = format_citation("1910.01108", 3, table="1")
+    assert tag == "[1910.01108 p.3 Table 1]"
+    assert parse_citations(f"DistilBERT {tag}") == [Citation("1910.01108", 3, None, "1")]
+    md = f"| MRPC | — | DistilBERT | 87.5 {tag} | DistilBERT (1910.01108, 2019) |"
+    assert table_cells(md) == [("87.5", Citation("1910.01108", 3, None, "1"))]
+    assert cited_claims(md) == []  # a value is checked on its page, not as a sentence

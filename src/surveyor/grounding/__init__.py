@@ -16,6 +16,7 @@ from surveyor.grounding.citations import (
     parse_citations,
     parse_tags,
     strip_citations,
+    table_cells,
     tagged_claims,
 )
 from surveyor.grounding.quotes import PageTexts, quote_on_page
@@ -36,4 +37,4 @@ from surveyor.grounding.support import (
 __all__ = ["CITATION", "Citation", "cited_claims", "tagged_claims", "PageTexts", "Verdict", "best_quote", "best_support", "check_cited", "check_support",
            "embed_cached", "format_citation", "has_tag", "is_instruction_like", "name_words", "numbers_of",
            "parse_citations", "parse_tags", "quotable_sentences", "quote_on_page", "strip_citations",
-           "strip_control"]
+           "strip_control", "table_cells"]

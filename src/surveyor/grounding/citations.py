@@ -1,4 +1,5 @@
-"""The one citation format, `[<paper id> p.<page>]` (optionally `eq.(<n>)`), and its one parser.
+"""The one citation format, `[<paper id> p.<page>]` (optionally `eq.(<n>)`, or ` Table <k>` for a value read
+from a result table on that page), and its one parser.
 
 Writers emit tags with `format_citation`; every reader of a tag (the support checker,
 the renderer's page links, tests) parses it with `parse_citations`. Small models also
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 from surveyor.textnorm import collapse
 
-# [1707.06347 p.3], [doc-ab12cd p.2], [hep-th/9901001 p.1 eq.(4)]
-CITATION = re.compile(r"\[(?P<id>[A-Za-z0-9][\w.\-/]*?)\s+p\.\s*(?P<page>\d+)(?:\s+eq\.\((?P<eq>[^)\]]*)\))?\]")
+# [1707.06347 p.3], [doc-ab12cd p.2], [hep-th/9901001 p.1 eq.(4)], [1910.01108 p.3 Table 1]
+CITATION = re.compile(r"\[(?P<id>[A-Za-z0-9][\w.\-/]*?)\s+p\.\s*(?P<page>\d+)(?:\s+eq\.\((?P<eq>[^)\]]*)\))?"
+                      r"(?:\s+Table\s+(?P<table>[A-Z]?\d+))?\]")
 # An arXiv-like id with an optional page in looser spelling: [2301.01234, p. 3], [2301.01234v2 page 3].
 _LOOSE = re.compile(r"\[(?P<id>\d{4}\.\d{4,5}|doc-[0-9a-f]{6,}|[a-z\-]+/\d{7})(?:v\d+)?"
                     r"(?:[,;]?\s*(?:p|pp|page)\.?\s*(?P<page>\d+))?[^\]]{0,20}\]")
@@ -31,20 +33,25 @@ class Citation:
     paper_id: str
     page: int
     equation: str | None = None
+    table: str | None = None
 
     def __str__(self) -> str:
-        return format_citation(self.paper_id, self.page, self.equation)
+        return format_citation(self.paper_id, self.page, self.equation, self.table)
 
 
-def format_citation(paper_id: str, page: int, equation: str | None = None) -> str:
-    """'[1707.06347 p.3]', or '[1707.06347 p.3 eq.(7)]' for a numbered equation."""
-    return f"[{paper_id} p.{page} eq.({equation})]" if equation is not None else f"[{paper_id} p.{page}]"
+def format_citation(paper_id: str, page: int, equation: str | None = None, table: str | None = None) -> str:
+    """'[1707.06347 p.3]', '[1707.06347 p.3 eq.(7)]' for a numbered equation, '[1910.01108 p.3 Table 1]' for a
+    value of a result table."""
+    eq = f" eq.({equation})" if equation is not None else ""
+    tab = f" Table {table}" if table is not None else ""
+    return f"[{paper_id} p.{page}{eq}{tab}]"
 
 
 def parse_citations(text: str, loose: bool = False) -> list[Citation]:
     """Citations in the text, in order. `loose` also reads id-with-page spellings other than ours
     (page 0 when a loose tag names no page)."""
-    found = [(m.start(), Citation(m.group("id"), int(m.group("page")), m.group("eq"))) for m in CITATION.finditer(text)]
+    found = [(m.start(), Citation(m.group("id"), int(m.group("page")), m.group("eq"), m.group("table")))
+             for m in CITATION.finditer(text)]
     if loose:
         found += [(m.start(), Citation(m.group("id"), int(m.group("page") or 0)))
                   for m in _LOOSE.finditer(text) if not CITATION.fullmatch(m.group(0))]
@@ -76,7 +83,8 @@ def has_tag(text: str) -> bool:
 
 
 def cited_claims(markdown_text: str) -> list[tuple[str, str, int]]:
-    """(claim, cited id, page) for every citation tag of a survey's or digest's Markdown (equation tags excluded).
+    """(claim, cited id, page) for every citation tag of a survey's or digest's Markdown (equation and table tags
+    excluded: a crop shows an equation, and a table value is checked on its page by `table_cells`).
 
     A claim is the text between the previous tag (or the start of its line or table cell) and its
     tag, without Markdown labels and quotation marks. Used by the benchmark and the tests to
@@ -95,7 +103,7 @@ def cited_claims(markdown_text: str) -> list[tuple[str, str, int]]:
         cells = re.split(r"(?<!\\)\|", stripped) if stripped.startswith("|") else [stripped]
         for cell in cells:
             out += [(claim, m.group("id"), int(m.group("page"))) for claim, m in tagged_claims(cell)
-                    if m.group("eq") is None and claim]
+                    if m.group("eq") is None and m.group("table") is None and claim]
     return out
 
 
@@ -103,7 +111,7 @@ def tagged_claims(text: str) -> list[tuple[str, re.Match]]:
     """(claim, tag match) for every citation tag of one line, table cell or paragraph, in order.
 
     The claim is what the tag cites: the text since the previous tag, cleaned as `cited_claims`
-    says; a tag right after another tag cites the same claim; an equation tag's claim is "".
+    says; a tag right after another tag cites the same claim; an equation or table tag's claim is "".
     The renderer links each tag to its page with this claim highlighted.
     """
     out: list[tuple[str, re.Match]] = []
@@ -111,7 +119,7 @@ def tagged_claims(text: str) -> list[tuple[str, re.Match]]:
     for match in CITATION.finditer(text):
         segment = text[position:match.start()]
         position = match.end()
-        if match.group("eq") is not None:
+        if match.group("eq") is not None or match.group("table") is not None:
             out.append(("", match))
             previous_claim = ""
             continue
@@ -139,3 +147,17 @@ def _clean_claim(segment: str) -> str:
 
 def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
+
+
+def table_cells(markdown_text: str) -> list[tuple[str, Citation]]:
+    """(value, citation) for every table-cited value of a Markdown text: the number just before a
+    `[id p.N Table k]` tag (a survey's results table writes "77.0 [1910.01108 p.6 Table 2]")."""
+    out = []
+    for match in CITATION.finditer(markdown_text):
+        if match.group("table") is None:
+            continue
+        before = re.search(r"([-−+]?\d[\d.,]*\s*%?)[^\d\[\]|]{0,3}$", markdown_text[max(0, match.start() - 40):match.start()])
+        if before:
+            out.append((before.group(1).strip(), Citation(match.group("id"), int(match.group("page")), None,
+                                                           match.group("table"))))
+    return out

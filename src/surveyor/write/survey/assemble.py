@@ -176,6 +176,8 @@ def _paper_draft(writer: _Writer, entry: Entry) -> dict:
 
 def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str, dict],
                   writer: _Writer, since: int | None, graph: Graph | None = None) -> dict[str, dict]:
+    # Era narratives (narrative.era_narrative) and family challenges (narrative.family_challenges), when
+    # `sections` holds them, open the era sections and make up section 7.
     """Eras, themes, comparison, challenges and references as sections: {id: {"md", "claims"}}.
 
     `entries` are all the topic's papers: eras and references list every one; a theme block holds the key
@@ -189,28 +191,31 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
     # 2-3. Eras
     for number, era, title in ((2, "traditional", "Traditional SOTA (before 2024)"),
                                (3, "recent", "Recent trends (2024 and after)")):
+        narrative = sections.get(f"narrative:{era}") or {}
         claims: list[dict] = []
         lines = [f"## {number}. {title}", ""]
         members = eras[era]
+        if narrative.get("md"):
+            lines += [narrative["md"], "", f"Papers of the era ({len(members)}):", ""]
         if not members:
             lines += ["*No paper of this era in the corpus for this topic"
                       + (f" since {since}" if since else "") + ".*"]
         for e in members:
             quotes = e.card.innovations or e.card.challenges
             line = (f"- **{md_escape(e.record.title)}** ({e.cite_id}, {(e.record.meta.published or '')[:10]}; "
-                    f"theme {e.theme})")
+                    f"family {e.theme})")
             if quotes:
                 rendered = writer.quote(f"era:{era}", e, quotes[0].text, quotes[0].page, claims, words=40)
                 if rendered:
                     line += f": {rendered}"
             lines.append(line)
         out[f"era:{era}"] = {"md": "\n".join(lines), "claims": claims}
-    # 4. Advancements by theme
+    # 4. Advancements by approach family
     by_pid = {e.pid: e for e in entries}
     for theme in themes:
         members = sorted((by_pid[p] for p in theme.papers),
                          key=lambda e: (e.record.meta.published or "9999", e.pid))
-        lines = [f"### 4.{theme.index} Theme: {md_escape(theme.name)}", ""]
+        lines = [f"### 4.{theme.index} Family: {md_escape(theme.name)}", ""]
         paragraph = sections[f"theme:{theme.index}"].get("md") or ""
         if paragraph:
             lines += [paragraph, ""]
@@ -219,10 +224,10 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
         claims = []
         others = sorted(compact.get(theme.index, []), key=lambda e: (e.record.meta.published or "9999", e.pid))
         if others:
-            lines += [f"#### Also in this theme ({len(others)} compact entr{'y' if len(others) == 1 else 'ies'})", ""]
+            lines += [f"#### Also in this family ({len(others)} compact entr{'y' if len(others) == 1 else 'ies'})", ""]
             lines += [compact_line(writer, e, graph, every_by_pid, claims) for e in others] + [""]
         out[f"theme-block:{theme.index}"] = {"md": "\n".join(lines), "claims": claims}
-    # 5. Comparison table
+    # 6. Comparison table
     claims = []
     rows = []
     for e in sorted(entries, key=lambda e: (e.theme, e.record.meta.published or "9999", e.pid)):
@@ -237,30 +242,22 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
         datasets = md_escape(", ".join(e.card.dataset_names[:4])) or "—"
         rows.append([f"{md_escape(_short_title(e.record.title))} ({e.cite_id})", str(e.year or "n.d."),
                      str(e.theme), change or "—", datasets, headline or "—"])
-    out["comparison"] = {"md": "\n".join(["## 5. Comparison across advancements", "",
-                                          md_table(["Paper", "Year", "Theme", "What changes", "Datasets",
+    out["comparison"] = {"md": "\n".join(["## 6. Comparison across advancements", "",
+                                          md_table(["Paper", "Year", "Family", "What changes", "Datasets",
                                                     "Headline number"], rows)]), "claims": claims}
-    # 6. Challenges and next steps
+    # 7. Challenges and next steps, per family
     claims = []
-    lines = ["## 6. Key challenges and next steps", ""]
-    paragraph = sections["next-steps"].get("md") or ""
+    lines = ["## 7. Key challenges and next steps", ""]
+    paragraph = (sections.get("next-steps") or {}).get("md") or ""
     if paragraph:
         lines += [paragraph, ""]
-    recent_first = sorted(entries, key=lambda e: (e.record.meta.published or "", e.pid), reverse=True)
-    for label, name in (("Remaining challenges (stated limitations)", "limitations"),
-                        ("Next steps (stated future work)", "future_work")):
-        items = []
-        for e in recent_first:
-            for q in getattr(e.card, name)[:1]:
-                rendered = writer.quote("challenges", e, q.text, q.page, claims)
-                if rendered:
-                    items.append(f"- {rendered} — *{md_escape(_short_title(e.record.title))}, "
-                                 f"{e.year or 'n.d.'}*")
-        lines += [f"### {label}", ""]
-        lines += (items or ["*None of the surveyed papers states this in text the extractor found.*"]) + [""]
+    for theme in themes:
+        block = sections.get(f"challenges:{theme.index}")
+        if block and block.get("md"):
+            lines += [block["md"], ""]
     out["challenges"] = {"md": "\n".join(lines), "claims": claims}
-    # 7. References
-    lines = ["## 7. References", ""]
+    # 8. References
+    lines = ["## 8. References", ""]
     for e in sorted(every, key=lambda e: e.key):
         meta = e.record.meta
         authors = ", ".join(meta.authors[:3]) + (" et al." if len(meta.authors) > 3 else "")
@@ -318,9 +315,14 @@ def survey_markdown(topic: Topic, since: int | None, max_papers: int, warnings: 
     out += [sections["era:traditional"]["md"], "", sections["era:recent"]["md"], ""]
     if "lineage" in sections:
         out += [sections["lineage"]["md"], ""]
-    out += ["## 4. Advancements by theme", ""]
+    out += ["## 4. Advancements by approach family", "",
+            "Families group the papers by their method sentences (what each transfers, optimises or changes); each "
+            "is named by a phrase its own papers use (mined from their titles, abstracts and contribution "
+            "statements and found verbatim in at least two of them, or in the one paper of a family of one).", ""]
     for sid in sorted((k for k in sections if k.startswith("theme-block:")), key=lambda k: int(k.split(":")[1])):
         out += [sections[sid]["md"], ""]
-    for sid in ("comparison", "challenges", "references"):
+    for sid in ("results", "comparison", "challenges", "references"):
+        if sid not in sections:
+            continue
         out += [sections[sid]["md"], ""]
     return "\n".join(out)

@@ -59,7 +59,10 @@ from surveyor.write.survey.drafts import (
     support_summary,
     theme_paragraph,
 )
+from surveyor.write.survey.families import background_df
 from surveyor.write.survey.lineage import FIGURE, SCORE_TEXT, Graph, key_scores, lineage_section, timeline_data
+from surveyor.write.survey.narrative import era_narrative, family_challenges
+from surveyor.write.survey.results import results_section
 from surveyor.write.survey.select import (
     ERA_SPLIT,
     THIN_CORPUS,
@@ -70,7 +73,7 @@ from surveyor.write.survey.select import (
     select_papers,
     topic_records,
 )
-from surveyor.write.survey.themes import assign_themes, background_df, card_text, place_compact
+from surveyor.write.survey.themes import assign_themes, card_text, name_themes, place_compact
 
 
 @dataclass
@@ -183,11 +186,12 @@ class SurveyBuilder:
 
             vectors = get_embedder(self.settings.embedding).embed([card_text(e) for e in entries])
             key_rows = [i for i, e in enumerate(entries) if e.full]
-            themes, reclustered = assign_themes(full, vectors[key_rows], topic, (prev_run or {}).get("themes"),
-                                                 background_df(catalog.papers()))
+            themes, reclustered = assign_themes(full, vectors[key_rows], (prev_run or {}).get("themes"))
             place_compact(entries, vectors, themes)
         by_pid = {e.pid: e for e in full}
         cache = DraftCache(self.topic_dir / ".cache" / "drafts")
+        with self.timer("families"):
+            name_themes(themes, entries, background_df(catalog.papers()), llm, topic, cache)
         writer = _Writer(self.settings, catalog, llm, topic, by_pid, cache, self.options.max_tokens, self.say)
         sections: dict[str, dict] = {}
         assets: set[tuple[str, str]] = set()
@@ -196,7 +200,17 @@ class SurveyBuilder:
                 sections[f"paper:{e.pid}"] = paper_section(writer, e, assets)
             for theme in themes:
                 sections[f"theme:{theme.index}"] = theme_paragraph(writer, theme, by_pid)
-            sections["next-steps"] = next_steps_paragraph(writer, full, self.warnings)
+        with self.timer("synthesis"):
+            for era in ("traditional", "recent"):
+                sections[f"narrative:{era}"] = era_narrative(writer, era, entries, themes, graph)
+            for theme in themes:
+                sections[f"challenges:{theme.index}"] = family_challenges(writer, theme, entries)
+            if not any(sections[f"challenges:{t.index}"]["claims"] for t in themes):
+                sections["next-steps"] = next_steps_paragraph(writer, full, self.warnings)
+        with self.timer("results"):
+            from surveyor.evidence.tables import paper_tables
+
+            sections["results"] = results_section(writer, entries, lambda e: paper_tables(self.settings, e.record))
         with self.timer("assemble"):
             sections.update(body_sections(entries, themes, sections, writer, self.options.since, graph))
             sections["lineage"] = lineage_section(writer, entries, graph, figure=True)
@@ -243,6 +257,8 @@ class SurveyBuilder:
                 "selection": {"formula": SCORE_TEXT, "full": sorted(e.cite_id for e in full),
                               "compact": sorted(e.cite_id for e in entries if not e.full),
                               "scores": {e.cite_id: scores[e.pid] for e in entries}},
+                "results": {k: sections["results"][k] for k in ("cells", "verified", "shown", "conflicts",
+                                                                 "benchmarks")},
                 "lineage": {"edges_used": sections["lineage"]["edges"],
                             "graph_edges": sections["lineage"]["graph_edges"]},
                 "drafts": {"reused": cache.reused, "made": cache.made},
@@ -266,6 +282,9 @@ class SurveyBuilder:
                                 "support": summary, "drafts": {"reused": len(cache.reused), "made": len(cache.made)},
                                 "cards": {k: len(v) for k, v in card_stats.items()}, "skipped": skipped,
                                 "themes": [t.name for t in themes], "llm": writer.model_name,
+                                "results": {k: sections["results"][k] for k in ("cells", "verified", "shown",
+                                                                                 "conflicts", "benchmarks")},
+                                "lineage": sections["lineage"]["edges"],
                                 "timings": {k: round(v, 2) for k, v in self.timer.seconds.items()}},
                             warnings=self.warnings)
 

@@ -32,7 +32,7 @@ NEXT_STEPS_PAPERS = 4
 PROMPT_WORDS = 45        # longer evidence lines are cut (marked …) in prompts: prompt time is ~1 s per 80 tokens
 PARAGRAPH_MAX_SENTENCES = 3
 QUOTE_WORDS = 60         # longer quotes are cut at a word boundary (marked …)
-PROMPTS = ("survey_section", "survey_next_steps")
+PROMPTS = ("survey_section", "survey_next_steps", "survey_era")
 
 
 # --------------------------------------------------------------------------- claims
@@ -330,8 +330,8 @@ def theme_paragraph(writer: _Writer, theme: Theme, by_pid: dict[str, Entry]) -> 
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "undated")
     listing = "; ".join(f"{md_escape(_short_title(e.record.title))} ({e.cite_id}, {e.year or 'n.d.'})"
                         for e in members)
-    intro = (f"This theme groups {len(members)} paper{'s' if len(members) != 1 else ''} ({span}) whose "
-             f"evidence shares the terms *{md_escape(', '.join(theme.terms))}*: {listing}.")
+    intro = (f"This family groups {len(members)} key paper{'s' if len(members) != 1 else ''} ({span}), "
+             f"named by the phrase *{md_escape(theme.name)}* that its papers use: {listing}.")
     parts, claims = [intro], []
     if writer.llm is not None:
         for e in members:
