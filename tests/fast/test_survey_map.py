@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from surveyor.write.survey.families import phrases
-from surveyor.write.survey.results import benchmark_key
+from surveyor.write.survey.results import benchmark_of as benchmark_key
 
 
 def test_phrases_are_noun_runs_inside_one_clause():

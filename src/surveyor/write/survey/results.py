@@ -1,9 +1,9 @@
 """Results side by side: the topic papers' harvested result rows (surveyor.evidence.tables) on the benchmarks
 that at least two topic papers report, each value cited `[id p.N Table k]` and checked on that page.
 
-    benchmark   a row's column header, normalised by `benchmark_key` (sizes, splits and metric words dropped:
-                "SST-2 (67k) acc" → sst2); headers that name no benchmark (Size, Params, Avg) are left out.
-                One function, so a shared normaliser (evidence.tables) can replace it.
+    benchmark   a row's benchmark with sizes, splits and metric words dropped ("SST-2 (67k) acc" → SST-2),
+                compared by the one cross-paper key, evidence.table_labels.benchmark_key ("GSM-8K" = "gsm8k");
+                headers that name no benchmark (Size, Params, Avg) are left out.
     cells       per paper and benchmark: the paper's own rows (its method) when it marks any, else its first
                 rows; a value is shown only when it is on its cited page (grounding.quote_on_page, its numbers
                 among the page's) and, where the row's text was kept, inside that row
@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict
 
+from surveyor.evidence.table_labels import benchmark_key
 from surveyor.grounding import format_citation, quote_on_page
 from surveyor.render.html import md_escape, md_table
 from surveyor.textnorm import collapse, numbers_in
@@ -35,15 +36,16 @@ _NOT_BENCHMARKS = frozenset(
     "methodology other total mean std low high medium small large base eval".split())
 
 
-def benchmark_key(header: str) -> tuple[str, str] | None:
-    """(key, display name) of the benchmark a column header names, or None when it names none."""
+def benchmark_of(header: str) -> tuple[str, str] | None:
+    """(key, display name) of the benchmark a column header names, or None when it names none: sizes,
+    splits and metric words are dropped first ("SST-2 (67k) acc" → SST-2), then the one cross-paper key."""
     text = collapse(re.sub(r"\([^()]*\)", " ", header.replace("↑", " ").replace("↓", " ")))
     text = collapse(_METRIC_WORDS.sub(" ", text)).strip(" .,:;/|-")
     if not text or len(text.split()) > 3 or not re.search(r"[A-Za-z]", text) or re.search(r"[#%=|]", text):
         return None
     if text.lower() in _NOT_BENCHMARKS or re.fullmatch(r"[\d.\s]+\w?", text):
         return None
-    key = re.sub(r"[^a-z0-9]", "", text.lower())
+    key = benchmark_key(text)[0]
     return (key, text) if len(key) >= 3 else None
 
 
@@ -74,7 +76,7 @@ def results_section(writer: _Writer, entries: list[Entry], tables_of) -> dict:
     names: dict[str, str] = {}
     for e in entries:
         for row in tables_of(e).rows:
-            found = benchmark_key(row.benchmark)
+            found = benchmark_of(row.benchmark)
             if found is None or not re.search(r"[A-Za-z]{3,}", row.method):  # "109M 22.5B 1.0x" names no method
                 continue
             by_benchmark[found[0]][e.pid].append(row)
