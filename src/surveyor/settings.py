@@ -39,6 +39,9 @@ class IndexSettings(BaseModel):
         None, description="http://host:port of a Chroma server; unset = embedded store under <home>/index")
     collection_prefix: str = Field("surveyor", description="Collection names start with this, then a hash of what changes the vectors")
     lock_timeout_s: float = Field(10.0, description="How long a second ingest waits for the index lock before refusing")
+    parse_workers: int = Field(0, description="Worker processes parsing PDFs during an ingest; 0 = the cores less one (1 to 4)")
+    parse_timeout_s: float = Field(300.0, description="A PDF whose parse takes longer fails (that file only)")
+    parse_memory_mb: int = Field(3072, description="Address-space cap of a parse worker; a PDF that needs more fails")
 
 
 class EmbeddingSettings(BaseModel):
