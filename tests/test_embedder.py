@@ -28,7 +28,7 @@ def test_onnx_vectors_equal_sentence_transformers_on_real_chunks():
 
     embedder = Embedder(EmbeddingSettings())
     chunks = chunk_paper(parse_pdf(corpus_pdf("1910.01108")), embedder.count_tokens, 200, 24)
-    texts = [c.embedding_text() for c in chunks[:60]] + TEXTS
+    texts = [c.embedding_text() for c in chunks[:24]] + TEXTS
     got = embedder.embed(texts)
     reference = SentenceTransformer(str(embedder.path), device="cpu", local_files_only=True)
     reference.max_seq_length = embedder.settings.max_seq_tokens

@@ -77,6 +77,8 @@ class LLMSettings(BaseModel):
     ollama_model: str = Field("qwen2.5-coder:1.5b", description="Model name used with --llm ollama")
     n_ctx: int = Field(4096, description="Context window of the embedded model")
     threads: int = Field(2, description="CPU threads for the embedded model")
+    warm_idle_minutes: float = Field(10.0, description="`surveyor ask` keeps the embedded model loaded in a background "
+                                     "server until this long without a question; 0 = always load it in the process")
     max_tokens: int = Field(256, description="Default generation length")
     timeout_s: float = Field(180.0, description="A backend that does not answer within this is reported unreachable")
     probe_timeout_s: float = Field(1.0, description="auto picks Ollama only if it answers within this")
@@ -175,6 +177,7 @@ class _Environment(BaseSettings):
     llm: str | None = Field(None, validation_alias="SURVEYOR_LLM")
     gguf: str | None = Field(None, validation_alias="SURVEYOR_GGUF")
     embedder_onnx: str | None = Field(None, validation_alias="SURVEYOR_EMBEDDER_ONNX")
+    warm_idle_minutes: float | None = Field(None, validation_alias="SURVEYOR_WARM_IDLE_MINUTES")
     ollama_host: str | None = Field(None, validation_alias=AliasChoices("OLLAMA_HOST"))
 
     def overrides(self) -> dict[str, Any]:
@@ -187,6 +190,8 @@ class _Environment(BaseSettings):
             out.setdefault("llm", {})["backend"] = self.llm
         if self.gguf:
             out.setdefault("llm", {})["gguf_path"] = self.gguf
+        if self.warm_idle_minutes is not None:
+            out.setdefault("llm", {})["warm_idle_minutes"] = self.warm_idle_minutes
         if self.embedder_onnx:
             out.setdefault("embedding", {})["onnx_path"] = self.embedder_onnx
         if self.ollama_host:
