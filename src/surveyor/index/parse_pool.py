@@ -53,6 +53,17 @@ def auto_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a `python -m surveyor...` child that must import this very surveyor (a
+    checkout on PYTHONPATH, an editable or a wheel install alike)."""
+    import site
+
+    root = str(Path(__file__).resolve().parents[2])
+    if root in site.getsitepackages():
+        return dict(os.environ)  # installed: the child finds it as this process did
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
 # --- the worker process --------------------------------------------------------------
 def _parse_one(path: str, memory_mb: int) -> tuple:
     try:
@@ -90,10 +101,8 @@ def _worker_main(memory_mb: int) -> None:
 # --- the ingest side -------------------------------------------------------------------
 class _Worker:
     def __init__(self, memory_mb: int):
-        src = str(Path(__file__).resolve().parents[2])  # the surveyor this process runs, wherever it came from
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
         self.proc = subprocess.Popen([sys.executable, "-m", "surveyor.index.parse_pool", str(memory_mb)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=child_env())
         self.job: tuple[int, Path, float] | None = None  # (index, path, deadline)
         self.ready = False
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from surveyor.errors import LLMError
+from surveyor.index.parse_pool import child_env
 from surveyor.settings import LLMSettings
 from surveyor.write.llm import EmbeddedLLM, default_gguf_path
 
@@ -89,8 +90,7 @@ def warm_llm(settings: LLMSettings) -> WarmLLM | None:
     if _alive(path):
         return client
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    src = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    env = child_env()
     with open(path.with_suffix(".log"), "ab") as log:
         server = subprocess.Popen([sys.executable, "-m", "surveyor.write.warm", "--gguf", str(gguf),
                                    "--n-ctx", str(settings.n_ctx), "--socket", str(path),
