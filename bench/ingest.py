@@ -1,8 +1,11 @@
 """Ingest benchmark on the shared corpus.
 
-Prints papers, pages, chunks, seconds to parse, seconds to embed the same chunks
-alone, seconds for the whole ingest, the ratio ingest / embed-only (target ≤ 1.18)
-and the seconds for a re-ingest of the unchanged corpus (target ≤ 5% of the first).
+Prints papers, pages, chunks, seconds to parse (serially, in this process), seconds to embed the
+same chunks alone with surveyor's ONNX Runtime embedder and, side by side, with
+sentence-transformers (torch; the engine ingest used before, when installed), seconds for the
+whole ingest (parsing in worker processes, overlapped with embedding), the ratio
+ingest / embed-only (target ≤ 1.18) and the seconds for a re-ingest of the unchanged corpus
+(target ≤ 5% of the first).
 
     python bench/ingest.py [CORPUS_PDF_DIR]
 """
@@ -44,6 +47,7 @@ def main() -> None:
         started = time.perf_counter()
         embedder.embed([c.embedding_text() for c in chunks])
         embed_s = time.perf_counter() - started
+        torch_s = torch_embed_seconds(embedder, [c.embedding_text() for c in chunks])
 
         started = time.perf_counter()
         report = Ingestor(settings, arxiv_lookup=False, progress=False).run([corpus])
@@ -57,13 +61,29 @@ def main() -> None:
     print(f"pages               {pages}")
     print(f"chunks              {report.chunks}")
     print(f"parse_s             {parse_s:.1f}")
-    print(f"embed_only_s        {embed_s:.1f}  ({len(chunks) / embed_s:.1f} chunks/s)")
+    print(f"embed_only_s        {embed_s:.1f}  ({len(chunks) / embed_s:.1f} chunks/s, ONNX Runtime)")
+    if torch_s:
+        print(f"embed_torch_s       {torch_s:.1f}  ({len(chunks) / torch_s:.1f} chunks/s, sentence-transformers)")
     print(f"ingest_s            {ingest_s:.1f}")
     print(f"ingest/embed_only   {ingest_s / embed_s:.3f}  (target <= 1.18)")
     print(f"reingest_s          {reingest_s:.2f}  ({100 * reingest_s / ingest_s:.1f}% of first; target <= 5%)")
     print(f"reingest_unchanged  {again.unchanged} (added {again.added}, updated {again.updated})")
     if report.failed:
         print(f"failed              {report.failed}")
+
+
+def torch_embed_seconds(embedder, texts: list[str]) -> float | None:
+    """The same texts through sentence-transformers, as ingest embedded before the ONNX engine."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return None
+    model = SentenceTransformer(str(embedder.path), device="cpu", local_files_only=True)
+    model.max_seq_length = embedder.settings.max_seq_tokens
+    model.encode(["warm up the model"])
+    started = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -227,12 +227,7 @@ def main() -> None:
         _fail(f"no ingested home at {home} (ingest ../shared/corpus/pdf there first)")
     settings = load_settings(home)
     settings.llm.threads = args.threads
-    try:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    except ImportError:
-        pass
+    settings.embedding.threads = args.threads
     failures = regen(args, settings) if args.regen else run_topics(args, settings)
     raise SystemExit(1 if failures else 0)
 

@@ -52,6 +52,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("SURVEYOR_ARXIV_URL", "http://127.0.0.1:9/api/query")
     monkeypatch.delenv("SURVEYOR_CHROMA_URL", raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    monkeypatch.setenv("SURVEYOR_WARM_IDLE_MINUTES", "0")  # no test leaves a warm generator behind (test_warm)
 
 
 def copy_papers(names: list[str], dest: Path, with_metadata: bool = True) -> Path:

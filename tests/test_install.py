@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from surveyor.index.embedder import default_onnx_path
+from surveyor.settings import EmbeddingSettings
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -44,7 +47,9 @@ def installed(tmp_path_factory) -> Path:
 def _run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SURVEYOR_CONFIG_DIR", "SURVEYOR_PROMPTS_DIR")}
     return subprocess.run([str(venv / "bin" / "surveyor"), *args], capture_output=True, text=True, timeout=900,
-                          cwd=cwd, env={**env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+                          cwd=cwd, env={**env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                                        # the embedder graph `make setup` exported into the project's venv
+                                        "SURVEYOR_EMBEDDER_ONNX": str(default_onnx_path(EmbeddingSettings()))})
 
 
 def test_wheel_runs_topics_and_a_survey_from_an_unrelated_folder(installed, ingested_home, tmp_path):

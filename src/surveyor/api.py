@@ -348,12 +348,15 @@ def results(paper_id: str, *, home: str | Path | None = None, settings: Settings
 
 def ask(question: str, *, k: int | None = None, llm: str | None = None, papers: Sequence[str] | None = None,
         since_year: int | None = None, until_year: int | None = None, topic: str | None = None,
-        home: str | Path | None = None, settings: Settings | None = None):
-    """A cited answer from the corpus (or an honest abstention). -> Answer"""
+        home: str | Path | None = None, settings: Settings | None = None, warm: bool = False):
+    """A cited answer from the corpus (or an honest abstention). -> Answer
+
+    warm: answer with the warm generator server (write.warm; started if none runs) instead of
+    loading the embedded model in this process; the `surveyor ask` command does."""
     from surveyor.write.ask.answer import answer
 
     return answer(_settings(settings, home), question, k=k, llm_spec=llm, papers=list(papers) if papers else None,
-                  since_year=since_year, until_year=until_year, topic=topic)
+                  since_year=since_year, until_year=until_year, topic=topic, warm=warm)
 
 
 def survey(topic: str, *, llm: str | None = None, since: int | None = None, formats: Sequence[str] = ("md", "html"),

@@ -25,7 +25,7 @@ def register(app: typer.Typer, state) -> None:
         """Answer a question from the corpus; every sentence cites a page that supports it."""
         state.read_only = True
         result = api.ask(question, k=k, llm=llm, papers=paper or None, since_year=since_year,
-                         until_year=until_year, topic=topic, settings=state.settings())
+                         until_year=until_year, topic=topic, settings=state.settings(), warm=True)
         if as_json:
             emit_json(result.to_json())
             return

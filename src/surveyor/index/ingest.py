@@ -1,6 +1,6 @@
 """Ingest: PDFs in, papers with pages and embedded chunks out, incrementally and crash-safely.
 
-Per paper: parse → identify → metadata → chunk → embed → store. The write order
+Per paper: parse (in an isolated worker process, index.parse_pool) → identify → metadata → chunk → embed → store. The write order
 makes every interruption recoverable:
   1. new chunks go into the vector store under ids that carry the file's hash,
   2. the PDF is copied into corpus/papers/ (atomic rename),
@@ -25,6 +25,7 @@ from surveyor.files import atomic_copy
 from surveyor.index.catalog import Catalog, ChunkRow, PaperRecord
 from surveyor.index.chunking import chunk_paper, embedding_text
 from surveyor.index.embedder import get_embedder
+from surveyor.index.parse_pool import Parsed, ParsePool, auto_workers
 from surveyor.index.pdfparse import ParsedPdf, parse_pdf
 from surveyor.index.references import ReferenceList, extract_references
 from surveyor.index.store import VectorStore
@@ -63,6 +64,7 @@ class _Candidate:
     parsed: ParsedPdf
     meta: PaperMeta
     paper_id: str
+    references: ReferenceList
 
 
 def index_lock(settings: Settings) -> FileLock:
@@ -184,6 +186,7 @@ class Ingestor:
         report = IngestReport()
         pdfs, jsonl, report.failed = discover(paths)
         jsonl.update(metadata or {})
+        get_embedder(self.settings.embedding).require()  # a missing graph stops the ingest, not each file
         with locked_index(self.settings):
             catalog = Catalog(self.settings.index_dir)
             try:
@@ -217,9 +220,14 @@ class Ingestor:
         bar = tqdm(total=len(pdfs), desc="ingest", unit="pdf", file=sys.stderr, disable=not self.progress,
                    leave=False)
         try:
+            todo = [(path, sha) for path in pdfs if (sha := self._new_content(path, catalog, report))]
+            bar.update(len(pdfs) - len(todo))
+            index = self.settings.index
+            pool = ParsePool(index.parse_workers or auto_workers(), index.parse_timeout_s, index.parse_memory_mb,
+                             ahead=2 * BATCH_PAPERS)
             batch: list[_Candidate] = []
-            for path in pdfs:
-                candidate = self._prepare(path, jsonl, catalog, report)
+            for (path, sha), outcome in zip(todo, pool.parse([p for p, _ in todo])):
+                candidate = self._identify(path, sha, outcome, jsonl, report)
                 if candidate:
                     batch.append(candidate)
                 else:
@@ -231,8 +239,8 @@ class Ingestor:
         finally:
             bar.close()
 
-    def _prepare(self, path: Path, jsonl: dict[str, PaperMeta], catalog: Catalog,
-                 report: IngestReport) -> _Candidate | None:
+    def _new_content(self, path: Path, catalog: Catalog, report: IngestReport) -> str | None:
+        """The file's content hash if it is to be parsed: not unreadable, not indexed, not met earlier in this run."""
         try:
             sha = file_sha256(path)
         except OSError as exc:
@@ -243,18 +251,20 @@ class Ingestor:
             report.unchanged += 1
             return None
         self._seen.add(sha)
-        try:
-            parsed = parse_pdf(path)
-        except PdfError as exc:
-            report.failed.append({"path": str(path), "error": str(exc).removeprefix(f"{path}: ")})
+        return sha
+
+    def _identify(self, path: Path, sha: str, outcome: Parsed, jsonl: dict[str, PaperMeta],
+                  report: IngestReport) -> _Candidate | None:
+        if outcome.error is not None:
+            report.failed.append({"path": str(path), "error": outcome.error})
             return None
-        paper_id, meta = identify(path, sha, parsed, jsonl)
+        paper_id, meta = identify(path, sha, outcome.parsed, jsonl)
         try:
             safe_key(paper_id)
         except ValueError:
             report.failed.append({"path": str(path), "error": f"unusable paper id {paper_id!r}"})
             return None
-        return _Candidate(path, sha, parsed, meta, paper_id)
+        return _Candidate(path, sha, outcome.parsed, meta, paper_id, outcome.references)
 
     def _lookup_arxiv(self, batch: list[_Candidate]) -> None:
         """arXiv's own metadata outranks metadata.jsonl and the PDF, when arXiv answers."""
@@ -331,7 +341,7 @@ class Ingestor:
         rows = [ChunkRow(i, c.paper_id, n, ch.page, ch.section, ch.kind, ch.text)
                 for n, (i, ch) in enumerate(zip(ids, chunks))]
         catalog.replace_paper(record, [p.text for p in c.parsed.pages], rows,             # step 3: commit point
-                              extract_references(c.parsed))
+                              c.references)
         stale = [i for i in old_ids if i not in set(ids)]                                  # step 4
         if stale:
             store.delete(stale)

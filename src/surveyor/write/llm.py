@@ -324,20 +324,31 @@ def ollama_serves(host: str, model: str, timeout_s: float) -> bool:
 # --------------------------------------------------------------------------- choice
 
 
-def make_llm(spec: str | None, settings: LLMSettings) -> LLM | None:
+def make_llm(spec: str | None, settings: LLMSettings, warm: bool = False) -> LLM | None:
     """The backend named by `spec` (None = settings.backend); None for "none".
 
-    spec: "none" | "embedded" | "ollama" | "ollama:MODEL" | "auto".
+    spec: "none" | "embedded" | "ollama" | "ollama:MODEL" | "auto". With `warm`, the embedded
+    model is the warm generator server (write.warm) when one runs or can be started.
     """
     spec = (spec if spec is not None else settings.backend).strip()
     if spec == "none":
         return None
     if spec == "embedded":
-        return EmbeddedLLM.from_settings(settings)
+        return _embedded(settings, warm)
     if spec == "ollama" or spec.startswith("ollama:"):
         return OllamaLLM.from_settings(settings, model=spec.partition(":")[2] or None)
     if spec == "auto":
         if ollama_serves(settings.ollama_host, settings.ollama_model, settings.probe_timeout_s):
             return OllamaLLM.from_settings(settings)
-        return EmbeddedLLM.from_settings(settings)
+        return _embedded(settings, warm)
     raise LLMError(f"unknown LLM backend {spec!r}; valid: {VALID_SPECS}")
+
+
+def _embedded(settings: LLMSettings, warm: bool) -> LLM:
+    if warm:
+        from surveyor.write.warm import warm_llm
+
+        client = warm_llm(settings)
+        if client is not None:
+            return client
+    return EmbeddedLLM.from_settings(settings)

@@ -129,7 +129,8 @@ class Answer:
 
 def answer(settings: Settings, question: str, k: int | None = None, llm_spec: str | None = None,
            papers: list[str] | None = None, since_year: int | None = None,
-           retriever: Retriever | None = None, until_year: int | None = None, topic: str | None = None) -> Answer:
+           retriever: Retriever | None = None, until_year: int | None = None, topic: str | None = None,
+           warm: bool = False) -> Answer:
     """Answer `question` from the corpus of `settings.home` (see the module docstring). `papers`, the
     year range and `topic` limit which papers it is answered from."""
     question = collapse(question or "")
@@ -145,7 +146,7 @@ def answer(settings: Settings, question: str, k: int | None = None, llm_spec: st
         if retriever.allowed_papers(papers, years, topic) == []:
             raise InputError(f"no paper in the corpus matches {_filters_text(papers, years, topic)} "
                              "(see `surveyor papers` and `surveyor status`)")
-        return _answer(settings, retriever, question, k, llm_spec, papers, years, topic)
+        return _answer(settings, retriever, question, k, llm_spec, papers, years, topic, warm)
     finally:
         if own:
             retriever.close()
@@ -161,12 +162,13 @@ def _filters_text(papers: list[str] | None, years: tuple[int | None, int | None]
 
 
 def _answer(settings: Settings, retriever: Retriever, question: str, k: int | None, llm_spec: str | None,
-            papers: list[str] | None, years: tuple[int | None, int | None] | None, topic: str | None) -> Answer:
+            papers: list[str] | None, years: tuple[int | None, int | None] | None, topic: str | None,
+            warm: bool = False) -> Answer:
     from surveyor.write.llm import make_llm
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    llm = make_llm(llm_spec, settings.llm)
+    llm = make_llm(llm_spec, settings.llm, warm=warm)
     llm_name = llm.name if llm is not None else "none"
     timings["llm_load_s"] = time.perf_counter() - started
 
