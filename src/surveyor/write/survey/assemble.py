@@ -188,6 +188,7 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
     compact = group_compact(every)
     every_by_pid = {e.pid: e for e in every}
     eras = {era: [e for e in every if e.era == era] for era in ("traditional", "recent")}
+    family_names = {t.index: t.name for t in themes}
     # 2-3. Eras
     for number, era, title in ((2, "traditional", "Traditional SOTA (before 2024)"),
                                (3, "recent", "Recent trends (2024 and after)")):
@@ -203,7 +204,7 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
         for e in members:
             quotes = e.card.innovations or e.card.challenges
             line = (f"- **{md_escape(e.record.title)}** ({e.cite_id}, {(e.record.meta.published or '')[:10]}; "
-                    f"family {e.theme})")
+                    f"family {e.theme}: *{md_escape(family_names.get(e.theme, ''))}*)")
             if quotes:
                 rendered = writer.quote(f"era:{era}", e, quotes[0].text, quotes[0].page, claims, words=40)
                 if rendered:
@@ -241,7 +242,7 @@ def body_sections(entries: list[Entry], themes: list[Theme], sections: dict[str,
             headline = writer.quote("comparison", e, picked[0], picked[1], claims, words=CELL_WORDS) or ""
         datasets = md_escape(", ".join(e.card.dataset_names[:4])) or "—"
         rows.append([f"{md_escape(_short_title(e.record.title))} ({e.cite_id})", str(e.year or "n.d."),
-                     str(e.theme), change or "—", datasets, headline or "—"])
+                     md_escape(family_names.get(e.theme, str(e.theme))), change or "—", datasets, headline or "—"])
     out["comparison"] = {"md": "\n".join(["## 6. Comparison across advancements", "",
                                           md_table(["Paper", "Year", "Family", "What changes", "Datasets",
                                                     "Headline number"], rows)]), "claims": claims}
