@@ -426,7 +426,7 @@ def test_embedded_writer_small_topic(home, tmp_path):
     run = json.loads((first.dir / "run.json").read_text())
     assert run["models"]["llm"]["name"].startswith("embedded:")
     assert run["models"]["llm"]["file"]["method"].startswith("sha256(size")
-    assert set(run["prompts"]) == {"survey_section", "survey_next_steps"}
+    assert set(run["prompts"]) == {"survey_section", "survey_next_steps", "survey_era"}
     assert any(s.startswith("theme:") for s in run["drafts"]["made"])
     again = build_survey(settings, "distillation", options)
     rerun = json.loads((again.dir / "run.json").read_text())

@@ -373,7 +373,8 @@ class Ingestor:
             chunks = chunk_paper(parsed, embedder.count_tokens, self.settings.chunking.max_tokens,
                                  self.settings.chunking.min_tokens)
             if [ch.text for ch in chunks] != [r.text for r in catalog.chunks(record.paper_id)]:
-                self._commit_one(_Candidate(path, record.sha256, parsed, record.meta, record.paper_id), catalog,
+                self._commit_one(_Candidate(path, record.sha256, parsed, record.meta, record.paper_id,
+                                            extract_references(parsed)), catalog,
                                  store, embedder, report)
                 report.reparsed.append(record.paper_id)
         catalog.put("parser_version", versions.PARSER)
