@@ -13,7 +13,7 @@ def _say(message: str) -> None:
 
 
 def register(app: typer.Typer, state) -> None:
-    from surveyor.cli.app import emit_json, parse_day
+    from surveyor.cli.app import parse_day
 
     @app.command()
     def update(topic: Optional[list[str]] = typer.Option(None, "--topic", help="Only these topics (repeat; default: all)"),
@@ -27,14 +27,7 @@ def register(app: typer.Typer, state) -> None:
         report = api.update(topics=topic, since=parse_day(since, "--since"), max_per_topic=max_per_topic,
                             dry_run=dry_run, surveys=surveys, llm=llm, settings=state.settings(),
                             progress=None if as_json else _say)
-        for failure in report.failed:
-            typer.echo(f"failed: {failure['id']}: {failure['error']}", err=True)
-        if as_json:
-            emit_json(report.to_json())
-        else:
-            _print_update(report)
-        if report.failed:
-            raise typer.Exit(1)
+        _finish(report, as_json, _print_update)
 
     @app.command()
     def expand(topic: str = typer.Option(..., "--topic", help="The topic whose papers' references are followed"),
@@ -45,14 +38,21 @@ def register(app: typer.Typer, state) -> None:
         """Fetch the works a topic's papers cite most that the corpus lacks (resolved to arXiv, never guessed)."""
         report = api.expand(topic, max_n=max_n, min_cited=min_cited, dry_run=dry_run, settings=state.settings(),
                             progress=None if as_json else _say)
-        for failure in report.failed:
-            typer.echo(f"failed: {failure['id']}: {failure['error']}", err=True)
-        if as_json:
-            emit_json(report.to_json())
-        else:
-            _print_expand(report)
-        if report.failed:
-            raise typer.Exit(1)
+        _finish(report, as_json, _print_expand)
+
+
+def _finish(report, as_json: bool, show) -> None:
+    """Failures to stderr, the report as JSON or text; exit 1 when any paper failed."""
+    from surveyor.cli.app import emit_json
+
+    for failure in report.failed:
+        typer.echo(f"failed: {failure['id']}: {failure['error']}", err=True)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        show(report)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def _print_expand(report) -> None:
