@@ -111,4 +111,15 @@ def _score_table(rows: list[ResultRow], weights: dict[str, float],
     if not ranked:
         return None
     ranked.sort(key=lambda sr: -sr[0])
+    # The row it is compared with is another method, not a second variant of the best row's method
+    # ("Retroformer (r=1)" is compared with "Reflexion", not with "Retroformer (r=4)").
+    other = next((i for i, (_, r) in enumerate(ranked[1:], 1) if _method_head(r.method) != _method_head(ranked[0][1].method)), None)
+    if other is not None and other > 1:
+        ranked.insert(1, ranked.pop(other))
     return caption + sum(s for s, _ in ranked[:ROWS_QUOTED]), ranked
+
+
+def _method_head(method: str) -> frozenset:
+    """A method without its variant: what is left without brackets and numbers ("Qwen2.5-Math-7B w/DFT" and
+    "Qwen2.5-Math-1.5B w/DFT" are one method; "... w/SFT" is another)."""
+    return frozenset(t for t in tokenize(re.sub(r"\(.*?\)|\d+(?:\.\d+)?", " ", method)) if not t.isdigit())
