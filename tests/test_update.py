@@ -234,3 +234,9 @@ def test_expand_fetches_and_ingests_the_held_back_papers_the_topic_cites(citing_
         assert catalog.paper("2203.02155") is None and catalog.paper("2305.99999") is None
     finally:
         catalog.close()
+    # The regenerated survey's traditional era now holds the foundation the topic's papers cite.
+    survey = run_cli(home, "survey", "--topic", "distillation", "--llm", "none", "--json")
+    assert survey.returncode == 0, survey.stderr
+    markdown = (Path(json.loads(survey.stdout)["dir"]) / "survey.md").read_text()
+    traditional = markdown.split("## 2. Traditional SOTA", 1)[1].split("## 3.", 1)[0]
+    assert "(1910.01108, 2019" in traditional and "[1910.01108 p." in traditional
