@@ -125,7 +125,9 @@ def test_kill_during_download_then_during_ingest_loses_nothing_and_downloads_onc
         done = run_cli(home, "update", "--topic", "distillation", "--since", "2019-01-01", "--json", env=env)
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
-        assert report["reused"] == [NEW] and report["downloaded"] == [] and _pdf_requests(server, NEW) == 2
+        # The kill lands before or after the ingest committed (a fast ingest can finish within the second):
+        # either way the PDF on disk is used, never downloaded again.
+        assert report["reused"] in ([NEW], []) and report["downloaded"] == [] and _pdf_requests(server, NEW) == 2
         assert Catalog(load_settings(home).index_dir).paper(NEW) is not None
         assert json.loads(state.read_text())["topics"]["distillation"]["cursor"]
 
