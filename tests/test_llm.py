@@ -7,6 +7,7 @@ client is exercised end to end. Generations stay short (<= 24 tokens).
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -60,6 +61,8 @@ def test_embedded_answers_a_short_question(embedded_llm: EmbeddedLLM) -> None:
     assert embedded_llm.name == "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"
     assert isinstance(embedded_llm, LLM)
     assert "Paris" in answer
+    # threads = 0 by default: this generation took the cores free just before it
+    assert embedded_llm.auto_threads and 1 <= embedded_llm.threads <= (os.cpu_count() or 1)
 
 
 def test_embedded_is_deterministic_and_honours_stop(embedded_llm: EmbeddedLLM) -> None:

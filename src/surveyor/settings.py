@@ -76,7 +76,7 @@ class LLMSettings(BaseModel):
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server (OLLAMA_HOST overrides)")
     ollama_model: str = Field("qwen2.5-coder:1.5b", description="Model name used with --llm ollama")
     n_ctx: int = Field(4096, description="Context window of the embedded model")
-    threads: int = Field(2, description="CPU threads for the embedded model")
+    threads: int = Field(0, description="CPU threads for the embedded model; 0 = the cores free before each generation")
     warm_idle_minutes: float = Field(10.0, description="`surveyor ask` keeps the embedded model loaded in a background "
                                      "server until this long without a question; 0 = always load it in the process")
     max_tokens: int = Field(256, description="Default generation length")

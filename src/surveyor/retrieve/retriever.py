@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,9 +36,6 @@ MIN_CANDIDATES_PER_K = 4
 # Reference chunks are filtered out of dense hits in Python (a Chroma `$ne` metadata filter costs
 # ~4x the vector search itself); fetching this much more keeps the depth after filtering.
 DENSE_OVERFETCH = 1.5
-# One short query embeds fastest on one thread: fanning out costs more than it saves (10x more on a
-# busy 2-core machine), so the query embedding runs with this many torch threads.
-QUERY_THREADS = 1
 # The dense ranking within a named paper: the nearest chunks of the whole index, this many times the
 # usual depth, kept when the paper's (one query with the main one; a Chroma metadata filter costs more).
 FOCUS_OVERFETCH = 4
@@ -351,8 +346,7 @@ class Retriever:
         dense_within: list[tuple[str, float, str]] | None = None
         if mode in ("hybrid", "dense"):
             texts = [query] + ([within] if within != query else [])
-            with _torch_threads(QUERY_THREADS):  # one pass for both: the cost is reading the weights once
-                vectors = self.embedder.embed(texts)
+            vectors = self.embedder.embed(texts)  # one pass for both: the cost is reading the weights once
             fetch = depth if include_refs else int(depth * DENSE_OVERFETCH)
             if len(texts) > 1:  # and one query for both
                 fetch = max(fetch, depth * FOCUS_OVERFETCH)
@@ -449,18 +443,3 @@ def _initials(title: str | None) -> set[str]:
     """Initials of a title's capitalised words and their prefixes of 3+ letters, lower-case (ppo, ppoa)."""
     initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w\-]*", title or "") if w[0].isupper()).lower()
     return {initials[:n] for n in range(3, len(initials) + 1)}
-
-
-@contextmanager
-def _torch_threads(n: int):
-    """Torch's thread count set to n for the block; nothing to do where torch is not loaded (numpy engine)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

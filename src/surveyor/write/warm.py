@@ -8,8 +8,8 @@ prompt on every question. The CLI's ask instead talks to a generator server over
   - it answers one chat at a time with the same greedy settings as EmbeddedLLM; llama.cpp keeps
     the previous prompt's evaluated tokens, so the system prompt that starts every question is
     not evaluated again (its prompt cache),
-  - before each answer it sets llama.cpp's threads to the cores actually free (os.getloadavg):
-    on a busy machine one thread beats two that fight for a core,
+  - before each answer it sets llama.cpp's threads to the cores free at that moment
+    (llm.free_cores): on a busy machine one thread beats two that fight for a core,
   - it exits after `llm.warm_idle_minutes` without a question (0: never started, ask runs cold).
 If the server cannot start or answer, ask loads the model in its own process as before.
 """
@@ -32,12 +32,6 @@ from surveyor.settings import LLMSettings
 from surveyor.write.llm import EmbeddedLLM, default_gguf_path
 
 START_TIMEOUT_S = 180.0
-
-
-def free_cores() -> int:
-    """Cores not busy over the last minute (at least 1)."""
-    cores = os.cpu_count() or 1
-    return max(1, min(cores, round(cores - os.getloadavg()[0])))
 
 
 def socket_path(settings: LLMSettings) -> Path:
@@ -123,7 +117,7 @@ def serve(gguf: Path, n_ctx: int, path: Path, idle_s: float) -> None:
     except Timeout:
         return  # another server for this model is starting or running
     try:
-        llm = EmbeddedLLM(gguf, n_ctx=n_ctx, threads=os.cpu_count() or 1)
+        llm = EmbeddedLLM(gguf, n_ctx=n_ctx, threads=0)
         path.unlink(missing_ok=True)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(str(path))
@@ -154,13 +148,6 @@ def _answer(conn: socket.socket, llm: EmbeddedLLM) -> None:
     if request.get("ping"):
         reply = {"ok": True}
     else:
-        threads = free_cores()
-        try:
-            import llama_cpp
-
-            llama_cpp.llama_set_n_threads(llm.llama.ctx, threads, threads)
-        except (AttributeError, ImportError):
-            pass  # a llama-cpp-python without it keeps the threads it loaded with
         try:
             reply = {"text": llm.chat(request["system"], request["user"], max_tokens=int(request["max_tokens"]),
                                       stop=request.get("stop"))}
