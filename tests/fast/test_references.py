@@ -16,7 +16,9 @@ from surveyor.index.references import (
     CorpusIndex,
     Reference,
     ReferenceList,
+    entry_page,
     extract_references,
+    page_keys,
     parse_entry,
     title_key,
 )
@@ -162,6 +164,16 @@ def test_entry_fields(text, fields):
 def test_malformed_entries_never_raise(text):
     ref = parse_entry(text)
     assert ref.raw == " ".join(text.split())
+
+
+def test_entry_page_is_the_last_page_printing_the_title_across_line_breaks():
+    pages = ["Introduction. We build on Proximal Policy Optimization Algorithms [3].",
+             "References [3] J. Schulman et al. Proximal Policy Opti-\nmization Algorithms. arXiv 2017.",
+             "Appendix: more tables."]
+    ref = Reference(ordinal=3, raw="J. Schulman et al. Proximal Policy Optimization Algorithms. arXiv 2017.",
+                    title="Proximal Policy Optimization Algorithms")
+    assert entry_page(ref, page_keys(pages)) == 2
+    assert entry_page(Reference(ordinal=1, raw="Nowhere printed, a different title entirely"), page_keys(pages)) is None
 
 
 def test_title_key_ignores_case_ligatures_hyphens_and_punctuation():

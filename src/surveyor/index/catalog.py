@@ -28,6 +28,7 @@ from surveyor.index.references import (
     Reference,
     ReferenceList,
     entry_page,
+    page_keys,
     title_key,
 )
 from surveyor.sources.metadata import PaperMeta
@@ -209,11 +210,12 @@ class Catalog:
                     page_texts: list[str] | None = None) -> None:
         corpus = self._corpus_index()
         texts = page_texts if page_texts is not None else self._page_texts(paper_id)
+        pages = page_keys(texts) if any(r.page is None for r in references.entries) else []
         db.execute("DELETE FROM refs WHERE paper_id = ?", (paper_id,))
         db.executemany(f"INSERT INTO refs ({self._REF_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (paper_id, r.ordinal, r.raw, r.label, r.title, json.dumps(r.authors, ensure_ascii=False), r.year, r.venue,
              r.arxiv_id, r.doi, title_key(r.title), title_key(r.raw), corpus.match(r, citing=paper_id),
-             r.page if r.page is not None else entry_page(r, texts))
+             r.page if r.page is not None else entry_page(r, pages))
             for r in references.entries])
         db.execute("INSERT OR REPLACE INTO ref_lists (paper_id, entries, note, parser) VALUES (?, ?, ?, ?)",
                    (paper_id, len(references.entries), references.note, PARSER_VERSION))
@@ -289,7 +291,7 @@ class Catalog:
             ref = self._ref(row)
             if ref.ref.page is None:
                 if ref.paper_id not in texts:
-                    texts[ref.paper_id] = self._page_texts(ref.paper_id)
+                    texts[ref.paper_id] = page_keys(self._page_texts(ref.paper_id))
                 ref.ref.page = entry_page(ref.ref, texts[ref.paper_id])
             out.append(ref)
         return out

@@ -308,16 +308,22 @@ class CorpusIndex:
         return found if found != citing else None
 
 
-def entry_page(ref: Reference, page_texts: list[str]) -> int | None:
+def page_keys(page_texts: list[str]) -> list[tuple[str, str]]:
+    """Each page's match key, with and without hyphens: computed once per paper, not once per entry."""
+    keys = [match_key(text) for text in page_texts]
+    return [(key, key.replace("-", "")) for key in keys]
+
+
+def entry_page(ref: Reference, pages: list[tuple[str, str]]) -> int | None:
     """The page (from 1) of the citing paper on which this entry is printed: the last page holding its title as
     printed (else the first eight words of the entry), up to case, spacing, ligatures and line-end hyphens.
-    Reference lists sit at the end of a paper, so pages are searched from the back."""
+    Reference lists sit at the end of a paper, so pages are searched from the back. `pages`: page_keys()."""
     probes = [p for p in (ref.title, " ".join(collapse(ref.raw).split(" ")[:8])) if p and len(p) >= 12]
     keys = [match_key(p) for p in probes]
     for key in keys:
         bare = key.replace("-", "")
-        for number in range(len(page_texts), 0, -1):
-            text = match_key(page_texts[number - 1])
-            if key in text or bare in text.replace("-", ""):
+        for number in range(len(pages), 0, -1):
+            text, text_bare = pages[number - 1]
+            if key in text or bare in text_bare:
                 return number
     return None
