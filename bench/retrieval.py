@@ -101,8 +101,8 @@ def scaled_retriever(settings, base: Retriever, target: int) -> tuple[Retriever,
     from surveyor.index.store import VectorStore
 
     started = time.perf_counter()
-    got = base.store.collection.get(include=["embeddings", "documents", "metadatas"])
-    ids, vectors, docs, metas = got["ids"], np.asarray(got["embeddings"], dtype=np.float32), got["documents"], got["metadatas"]
+    got = base.store.collection.get(include=["embeddings", "metadatas"])
+    ids, vectors, metas = got["ids"], np.asarray(got["embeddings"], dtype=np.float32), got["metadatas"]
     rows = base.view().rows
     scratch = Path(tempfile.mkdtemp(prefix="surveyor-bench-scale-"))
     store = VectorStore(settings.model_copy(update={"home": scratch}))
@@ -117,7 +117,7 @@ def scaled_retriever(settings, base: Retriever, target: int) -> tuple[Retriever,
         if copy:
             block = block + rng.normal(0, COPY_NOISE, block.shape).astype(np.float32)
             block /= np.linalg.norm(block, axis=1, keepdims=True)
-        store.add(new_ids, block, docs[:n], metas[:n])
+        store.add(new_ids, block, metas[:n])
         for new, old in zip(new_ids, ids[:n]):
             if old in rows:
                 all_rows[new] = replace(rows[old], chunk_id=new)

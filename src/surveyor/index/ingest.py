@@ -329,7 +329,7 @@ class Ingestor:
         vectors = embedder.embed([ch.embedding_text() for ch in chunks])
         metadatas = [chunk_metadata(c.paper_id, c.meta, ch.page, ch.section, ch.kind, i)
                      for i, ch in enumerate(chunks)]
-        store.add(ids, vectors, [ch.text for ch in chunks], metadatas)                    # step 1
+        store.add(ids, vectors, metadatas)                                                # step 1
         stored = self._store_pdf(c.path, c.paper_id, version_tag)                         # step 2
         self._store_latex_source(c.path, c.paper_id)
         old_ids = [r.chunk_id for r in catalog.chunks(c.paper_id)] if existing else []
@@ -433,7 +433,7 @@ def reconcile(settings: Settings, catalog: Catalog, store: VectorStore) -> dict[
         embedder = get_embedder(settings.embedding)
         metas = {p.paper_id: p for p in catalog.papers()}
         vectors = embedder.embed([embedding_text(r.section, r.text) for r in rows])
-        store.add([r.chunk_id for r in rows], vectors, [r.text for r in rows],
+        store.add([r.chunk_id for r in rows], vectors,
                   [chunk_metadata(r.paper_id, metas[r.paper_id].meta, r.page, r.section, r.kind, r.ordinal)
                    for r in rows])
     papers_dir = settings.corpus_dir / "papers"
