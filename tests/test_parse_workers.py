@@ -2,8 +2,9 @@
 
 Real PDFs throughout: a 500-page PDF concatenated from corpus pages, a decompression bomb (an
 embedded font whose Flate stream inflates to 1 GiB, a 1 MB file), a parse that runs past its
-timeout (the 500-page PDF with a 1-second limit stands in for a PDF that makes MuPDF loop), and
-a worker killed with SIGKILL in the middle of a file.
+timeout (the 500-page PDF with a 1-second limit), a 4 kB PDF whose drawing never ends (forms that
+each draw the next one twice, 2^40 times in all), and a worker killed with SIGKILL in the middle
+of a file.
 """
 from __future__ import annotations
 
@@ -78,6 +79,37 @@ def test_decompression_bomb_fails_alone_under_the_memory_cap(tmp_path):
     results = list(ParsePool(workers=1, timeout_s=300, memory_mb=512).parse([bomb, corpus_pdf(SMALL)]))
     assert [r.path for r in results] == [bomb, corpus_pdf(SMALL)]
     assert results[0].parsed is None and "failed" in results[0].error  # MuPDF's allocation refused by the cap
+    assert results[1].error is None and len(results[1].parsed.pages) == 5
+
+
+def _endless_drawing(path: Path, depth: int = 40) -> Path:
+    """A one-page PDF whose page draws form 1, which draws form 2 twice, ... down to a line: MuPDF
+    interprets 2^depth lines (2^20 take ~5 s here), so parsing it never ends in practice."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    inner = None
+    for _ in range(depth):
+        xref = doc.get_new_xref()
+        resources = f"/Resources <</XObject <</F {inner} 0 R>>>>" if inner else ""
+        doc.update_object(xref, f"<</Type/XObject/Subtype/Form/BBox[0 0 10 10]{resources}>>")
+        doc.update_stream(xref, b"/F Do /F Do\n" if inner else b"0 0 m 1 1 l S\n")
+        inner = xref
+    contents = doc.get_new_xref()
+    doc.update_object(contents, "<<>>")
+    doc.update_stream(contents, b"/Top Do\n")
+    doc.xref_set_key(page.xref, "Resources", f"<</XObject <</Top {inner} 0 R>>>>")
+    doc.xref_set_key(page.xref, "Contents", f"{contents} 0 R")
+    doc.save(path)
+    return path
+
+
+def test_pdf_whose_drawing_never_ends_times_out_alone(tmp_path):
+    endless = _endless_drawing(tmp_path / "endless.pdf")
+    assert endless.stat().st_size < 10_000
+    started = time.monotonic()
+    results = list(ParsePool(workers=1, timeout_s=3, memory_mb=1024).parse([endless, corpus_pdf(SMALL)]))
+    assert time.monotonic() - started < 60  # the worker was stopped, not waited for
+    assert "longer than 3 s" in results[0].error and results[0].parsed is None
     assert results[1].error is None and len(results[1].parsed.pages) == 5
 
 
